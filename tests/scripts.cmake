@@ -1,0 +1,1 @@
+# Script-driven tests register here (add_test with a command line).
