@@ -197,8 +197,8 @@ class Parser {
     MTDNN_INPUT_CHECK(!t.split_names.empty(), "{}: task '{}' has no split_names", where(node), name);
     std::set<std::string> splits;
     for (const auto& s : t.split_names) {
-      MTDNN_INPUT_CHECK(!s.empty() && s.find('/') == std::string::npos && s.find('_') == std::string::npos,
-                        "{}: task '{}': split name '{}' must be non-empty without '/' or '_'",
+      MTDNN_INPUT_CHECK(!s.empty() && s.find('/') == std::string::npos && s.find('-') == std::string::npos,
+                        "{}: task '{}': split name '{}' must be non-empty without '/' or '-'",
                         where(node), name, s);
       MTDNN_INPUT_CHECK(splits.insert(s).second, "{}: task '{}' lists split '{}' twice", where(node), name, s);
     }

@@ -1,0 +1,36 @@
+// One run of mtdnn-preprocess: every requested task and split read, tokenized on all
+// threads and written as shards plus a manifest per task. A task's folder appears only
+// when all its splits are complete (written under a temporary name, then renamed), so
+// an interrupted or failed run never leaves something that looks finished.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sharding/manifest.h"
+
+namespace mtdnn::preprocess {
+
+struct PreprocessOptions {
+  std::string task_def_path;
+  std::string input_dir;
+  std::string vocab_path;
+  std::string out_dir;
+  bool lower_case = true;
+  int max_seq_len = 512;
+  int shards = 1;                   // per split (fewer when a split has fewer rows)
+  int threads = 0;                  // 0: every core
+  std::vector<std::string> tasks;   // empty: every task of the definition file
+  std::vector<std::string> splits;  // empty: each task's split_names
+  bool emit_jsonl = false;          // also write mt-dnn's JSON-lines files
+  bool skip_bad_rows = false;       // --on-bad-row skip
+};
+
+// Runs the job; returns the manifests written. Throws InputError for bad input (naming the
+// file and line) after removing anything half-written; completed tasks stay.
+std::vector<sharding::TaskManifest> run_preprocess(const PreprocessOptions& options);
+
+// The summary table printed at the end (one line per split, then totals).
+std::string summary_table(const std::vector<sharding::TaskManifest>& manifests, double seconds);
+
+}  // namespace mtdnn::preprocess

@@ -1,0 +1,103 @@
+// mtdnn-preprocess: task corpora (GLUE's files or mt-dnn's canonical TSV) into tokenized
+// HDF5 shards plus a manifest per task. Options come from the command line and, with
+// --config, from an INI file (command-line values win).
+#include <boost/program_options.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "preprocess/preprocess_job.h"
+
+namespace po = boost::program_options;
+using mtdnn::preprocess::PreprocessOptions;
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int run(int argc, char** argv) {
+  PreprocessOptions o;
+  std::string tasks, splits, on_bad_row = "fail", config;
+  po::options_description desc(
+      "mtdnn-preprocess: tokenize task corpora into HDF5 shards\n\n"
+      "Usage: mtdnn-preprocess --task-def tasks/glue.yml --input GLUE_DIR --vocab vocab.txt --out DIR [options]\n\n"
+      "Options");
+  desc.add_options()
+      ("help,h", "print this help and exit")
+      ("config", po::value(&config), "INI file with any of these options as keys (command line wins)")
+      ("task-def", po::value(&o.task_def_path)->required(), "task definition file (mt-dnn's task_def.yml schema)")
+      ("input", po::value(&o.input_dir)->required(),
+       "folder with GLUE's task folders (CoLA/, SST-2/, ...) and/or mt-dnn canonical <task>_<split>.tsv files")
+      ("vocab", po::value(&o.vocab_path)->required(), "BERT WordPiece vocab.txt")
+      ("uncased", po::bool_switch(), "lower-case and strip accents (default)")
+      ("cased", po::bool_switch(), "keep case and accents")
+      ("max-seq-len", po::value(&o.max_seq_len)->default_value(512),
+       "maximum tokens per example, [CLS] and [SEP]s included; longer pairs are truncated longest-first")
+      ("shards", po::value(&o.shards)->default_value(1), "shards per split (fewer for tiny splits)")
+      ("threads", po::value(&o.threads)->default_value(0), "tokenizer threads (0: every core)")
+      ("out", po::value(&o.out_dir)->required(), "output folder: one sub-folder per task")
+      ("tasks", po::value(&tasks), "comma-separated tasks to preprocess (default: all in --task-def)")
+      ("splits", po::value(&splits), "comma-separated splits (default: each task's split_names)")
+      ("emit-jsonl", po::bool_switch(&o.emit_jsonl), "also write mt-dnn's JSON lines (<task>_<split>.json)")
+      ("on-bad-row", po::value(&on_bad_row)->default_value("fail"),
+       "fail: stop at the first bad row naming file and line; skip: skip bad rows and count them");
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, desc), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  if (vm.count("config")) {
+    std::string path = vm["config"].as<std::string>();
+    std::ifstream in(path);
+    MTDNN_INPUT_CHECK(in.good(), "{}: cannot open --config file", path);
+    po::store(po::parse_config_file(in, desc), vm);
+  }
+  po::notify(vm);
+  MTDNN_INPUT_CHECK(!(vm["uncased"].as<bool>() && vm["cased"].as<bool>()), "--uncased and --cased exclude each other");
+  o.lower_case = !vm["cased"].as<bool>();
+  MTDNN_INPUT_CHECK(on_bad_row == "fail" || on_bad_row == "skip", "--on-bad-row must be fail or skip, got '{}'",
+                    on_bad_row);
+  o.skip_bad_rows = on_bad_row == "skip";
+  o.tasks = split_list(tasks);
+  o.splits = split_list(splits);
+
+  auto start = std::chrono::steady_clock::now();
+  auto manifests = mtdnn::preprocess::run_preprocess(o);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << mtdnn::preprocess::summary_table(manifests, seconds);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mtdnn::set_log_program("mtdnn-preprocess");
+  try {
+    return run(argc, argv);
+  } catch (const po::error& e) {
+    mtdnn::log_info("error: {} (see --help)", e.what());
+    return 2;
+  } catch (const mtdnn::InputError& e) {
+    mtdnn::log_info("error: {}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    mtdnn::log_info("error: {}", e.what());
+    return 1;
+  }
+}
