@@ -9,8 +9,6 @@ namespace mtdnn::sharding {
 
 namespace {
 constexpr size_t kFlushTokens = 1 << 20;  // buffer about 4 MB of ids before writing
-constexpr int64_t kTokenChunk = 1 << 15;
-constexpr int64_t kRowChunk = 1 << 12;
 }  // namespace
 
 struct ShardWriter::Datasets {
@@ -25,6 +23,9 @@ ShardWriter::ShardWriter(const std::string& path, ShardInfo info)
     : path_(path), info_(std::move(info)), d_(std::make_unique<Datasets>()) {
   d_->file = h5::create_file(path_);
   hid_t f = d_->file.get();
+  // Chunks are allocated whole, so they are small (8-16 KB): a tiny shard wastes little,
+  // and a batch read of contiguous examples still touches only a chunk or two.
+  constexpr int64_t kTokenChunk = 1 << 13, kRowChunk = 1 << 10, kUidChunk = 1 << 12;
   hid_t token_type = info_.tokenizer.vocab_size < 65536 ? H5T_STD_U16LE : H5T_STD_I32LE;
   d_->tokens = std::make_unique<h5::AppendableDataset<int32_t>>(f, dset::kTokenIds, token_type, kTokenChunk, path_);
   d_->offsets = std::make_unique<h5::AppendableDataset<int64_t>>(f, dset::kOffsets, H5T_STD_I64LE, kRowChunk, path_);
@@ -33,11 +34,11 @@ ShardWriter::ShardWriter(const std::string& path, ShardInfo info)
     d_->labels = std::make_unique<h5::AppendableDataset<int32_t>>(f, dset::kLabels, H5T_STD_I32LE, kRowChunk, path_);
   if (info_.label_kind == LabelKind::kScore)
     d_->scores = std::make_unique<h5::AppendableDataset<float>>(f, dset::kLabels, H5T_IEEE_F32LE, kRowChunk, path_);
-  d_->uid_bytes = std::make_unique<h5::AppendableDataset<uint8_t>>(f, dset::kUidBytes, H5T_STD_U8LE, kTokenChunk, path_);
+  d_->uid_bytes = std::make_unique<h5::AppendableDataset<uint8_t>>(f, dset::kUidBytes, H5T_STD_U8LE, kUidChunk, path_);
   d_->uid_offsets = std::make_unique<h5::AppendableDataset<int64_t>>(f, dset::kUidOffsets, H5T_STD_I64LE, kRowChunk, path_);
   if (info_.task_def.task_type == TaskType::kRanking) {
     d_->group_offsets = std::make_unique<h5::AppendableDataset<int64_t>>(f, dset::kGroupOffsets, H5T_STD_I64LE, kRowChunk, path_);
-    d_->group_uid_bytes = std::make_unique<h5::AppendableDataset<uint8_t>>(f, dset::kGroupUidBytes, H5T_STD_U8LE, kTokenChunk, path_);
+    d_->group_uid_bytes = std::make_unique<h5::AppendableDataset<uint8_t>>(f, dset::kGroupUidBytes, H5T_STD_U8LE, kUidChunk, path_);
     d_->group_uid_offsets = std::make_unique<h5::AppendableDataset<int64_t>>(f, dset::kGroupUidOffsets, H5T_STD_I64LE, kRowChunk, path_);
     group_offsets_.push_back(0);
     group_uid_offsets_.push_back(0);

@@ -1,0 +1,106 @@
+// Task definition parsing: mt-dnn's schema as it is, and an error naming file, line and
+// key for each kind of mistake.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/task_def.h"
+#include "test_support.h"
+
+namespace mtdnn {
+namespace {
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_task_defs(yaml, "tasks.yml");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TaskDef, ShippedGlueFileHasMtdnnNames) {
+  auto tasks = load_task_defs((test::source_dir() / "tasks/glue.yml").string());
+  std::vector<std::string> names;
+  for (const auto& t : tasks) names.push_back(t.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"cola", "mnli", "mrpc", "qnli", "qqp", "rte", "sst", "stsb", "wnli"}));
+  const TaskDef& mnli = tasks[1];
+  EXPECT_EQ(mnli.n_class, 3);
+  EXPECT_EQ(mnli.labels[2], "entailment");
+  EXPECT_EQ(mnli.label_id("neutral"), 1);
+  EXPECT_EQ(mnli.label_id("-"), -1);
+  EXPECT_EQ(mnli.split_names.size(), 5u);
+  EXPECT_TRUE(mnli.enable_san);
+  ASSERT_TRUE(mnli.dropout_p.has_value());
+  EXPECT_DOUBLE_EQ(*mnli.dropout_p, 0.3);
+  const TaskDef& stsb = tasks[7];
+  EXPECT_EQ(stsb.task_type, TaskType::kRegression);
+  EXPECT_EQ(stsb.metric_meta, (std::vector<Metric>{Metric::kPearson, Metric::kSpearman}));
+  EXPECT_EQ(tasks[0].label_id("1"), 1);
+  EXPECT_EQ(tasks[0].label_id("2"), -1);
+  EXPECT_EQ(tasks[0].split_names, (std::vector<std::string>{"train", "dev", "test"}));
+}
+
+TEST(TaskDef, JsonRoundTrip) {
+  auto tasks = load_task_defs((test::source_dir() / "tasks/glue.yml").string());
+  for (const auto& t : tasks) EXPECT_EQ(TaskDef::from_json(t.to_json()).to_json(), t.to_json()) << t.name;
+}
+
+TEST(TaskDef, DefaultsFollowTaskType) {
+  auto tasks = parse_task_defs("sim:\n  task_type: Regression\n  data_format: PremiseAndOneHypothesis\n  n_class: 1\n"
+                               "rank:\n  task_type: Ranking\n  data_format: PremiseAndMultiHypothesis\n  n_class: 1\n",
+                               "t.yml");
+  EXPECT_EQ(tasks[0].loss, "MseCriterion");
+  EXPECT_EQ(tasks[1].loss, "RankCeCriterion");
+  EXPECT_FALSE(tasks[0].dropout_p.has_value());
+}
+
+TEST(TaskDef, ErrorsNameFileLineAndKey) {
+  std::string base = "good:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n";
+  auto e = error_of(base + "  metirc_meta: [ACC]\n");
+  EXPECT_NE(e.find("tasks.yml:5"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key 'metirc_meta'"), std::string::npos) << e;
+
+  e = error_of("my_task:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n");
+  EXPECT_NE(e.find("contains '_'"), std::string::npos) << e;
+  EXPECT_NE(e.find("'mytask'"), std::string::npos) << e;
+
+  e = error_of("t:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 3\n  labels: [a, b]\n");
+  EXPECT_NE(e.find("2 labels but n_class: 3"), std::string::npos) << e;
+
+  e = error_of("t:\n  task_type: Span\n  data_format: PremiseOnly\n  n_class: 2\n");
+  EXPECT_NE(e.find("does not support"), std::string::npos) << e;
+
+  e = error_of("t:\n  task_type: Classification\n  data_format: Premise\n  n_class: 2\n");
+  EXPECT_NE(e.find("tasks.yml:3: unknown data_format 'Premise'"), std::string::npos) << e;
+
+  e = error_of("t:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n  metric_meta: [ACC, BLEU]\n");
+  EXPECT_NE(e.find("unknown metric_meta 'BLEU'"), std::string::npos) << e;
+
+  e = error_of("t:\n  task_type: Regression\n  data_format: PremiseOnly\n  n_class: 1\n  loss: CeCriterion\n");
+  EXPECT_NE(e.find("needs loss MseCriterion"), std::string::npos) << e;
+
+  e = error_of("t:\n  task_type: Classification\n  data_format: PremiseOnly\n");
+  EXPECT_NE(e.find("lacks the required key 'n_class'"), std::string::npos) << e;
+
+  e = error_of("t:\n  task_type: Classification\n  data_format: PremiseAndMultiHypothesis\n  n_class: 2\n");
+  EXPECT_NE(e.find("goes with task_type Ranking"), std::string::npos) << e;
+
+  e = error_of("t: [1, 2\n");
+  EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
+}
+
+TEST(TaskDef, SelectTasksNamesUnknown) {
+  auto tasks = load_task_defs((test::source_dir() / "tasks/glue.yml").string());
+  EXPECT_EQ(select_tasks(tasks, {"rte", "cola"}, "glue.yml")[0].name, "rte");
+  try {
+    select_tasks(tasks, {"rtee"}, "glue.yml");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("task 'rtee' is not defined in glue.yml"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace mtdnn
