@@ -27,9 +27,9 @@ namespace mtdnn::preprocess {
 //      a word of more than 100 characters, or one with no match at some position, is a
 //      single [UNK].
 // Unicode properties come from utf8proc (Unicode 15). Hugging Face takes categories from
-// the unicode_categories crate, which predates Unicode 10, so the two disagree on about
-// 600 code points added or re-categorised since (rare scripts; none occurs in GLUE);
-// tests/hf/parity.js --sweep lists them.
+// the unicode_categories crate, whose tables are Unicode 8, so the two disagree on 624
+// code points added or re-categorised since (rare scripts; none occurs in GLUE);
+// tests/hf/parity.js --sweep checks every code point and lists those.
 class WordPieceTokenizer {
  public:
   // Words longer than this many characters (after normalization) become [UNK].
