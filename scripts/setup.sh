@@ -13,6 +13,8 @@ packages=(
   libhdf5-dev hdf5-tools
   libboost-program-options-dev libfmt-dev libgtest-dev googletest
   libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev libgloo-dev
+  # one-node Slurm cluster for the sbatch templates (scripts/local-slurm.sh)
+  slurmctld slurmd slurm-client munge
   # libFuzzer targets
   clang libclang-rt-14-dev
   # golden values and plots (Debian's interpreter: /usr/bin/python3)

@@ -23,3 +23,13 @@ if(MTDNN_NODE AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/hf/node_modules/tokenizers)
 else()
   message(STATUS "node or tests/hf/node_modules/tokenizers missing: tokenizer parity tests not registered")
 endif()
+
+# --- One-node Slurm cluster (scripts/local-slurm.sh) -----------------------------------------
+# Starts munged, slurmctld and slurmd under the build tree, runs a 2-rank MPI job through
+# sbatch + srun --mpi=pmix, checks that scancel --signal=USR1 --batch reaches the batch
+# script's trap, and always stops the daemons. Needs root and the Slurm packages (setup.sh);
+# fails with a message naming them when they are missing. Serial: it owns ports 6827-6828.
+add_test(NAME slurm.local_cluster
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/slurm/local_cluster_test.sh
+                 ${CMAKE_BINARY_DIR}/slurm-local-test)
+set_tests_properties(slurm.local_cluster PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS slurm)
