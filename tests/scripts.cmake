@@ -24,6 +24,10 @@ else()
   message(STATUS "node or tests/hf/node_modules/tokenizers missing: tokenizer parity tests not registered")
 endif()
 
+# --- The README's command-line reference matches each executable's --help ------------------
+add_test(NAME readme_cli_in_sync
+         COMMAND ${PROJECT_SOURCE_DIR}/scripts/update-readme-cli.sh --check ${CMAKE_BINARY_DIR}/bin)
+
 # --- One-node Slurm cluster (scripts/local-slurm.sh) -----------------------------------------
 # Starts munged, slurmctld and slurmd under the build tree, runs a 2-rank MPI job through
 # sbatch + srun --mpi=pmix, checks that scancel --signal=USR1 --batch reaches the batch

@@ -1,0 +1,60 @@
+// Gloo gradient backend: LibTorch's c10d ProcessGroupGloo, which runs each all-reduce on
+// its own threads (so it overlaps backward by itself). On one node it binds to the
+// loopback address; across nodes to $MTDNN_GLOO_IFACE when set, else to the address the
+// host name resolves to.
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+
+#include <cstdlib>
+
+#include "common/c10d_store.h"
+#include "common/grad_comm.h"
+
+namespace mtdnn {
+namespace {
+
+class GlooWork : public GradWork {
+ public:
+  explicit GlooWork(c10::intrusive_ptr<c10d::Work> work) : work_(std::move(work)) {}
+  void wait() override {
+    try {
+      work_->wait();
+    } catch (const std::exception& e) {
+      throw CommError(fmt::format("gloo all-reduce failed: {}", e.what()));
+    }
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+};
+
+class GlooGradComm : public GradComm {
+ public:
+  explicit GlooGradComm(const MpiContext& mpi) {
+    auto options = c10d::ProcessGroupGloo::Options::create(std::chrono::seconds(300));
+    const char* iface = std::getenv("MTDNN_GLOO_IFACE");
+    if (mpi.num_nodes() == 1)
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else if (iface && *iface)
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(iface));
+    else
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    options->threads = 1;  // the reductions are sequential; more threads only compete with compute
+    group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(make_c10d_store(mpi), mpi.rank(), mpi.size(), options);
+  }
+
+  std::string name() const override { return "gloo"; }
+
+  std::unique_ptr<GradWork> allreduce_sum(const at::Tensor& tensor) override {
+    std::vector<at::Tensor> tensors{tensor};
+    return std::make_unique<GlooWork>(group_->allreduce(tensors));
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+};
+
+}  // namespace
+
+std::unique_ptr<GradComm> make_gloo_grad_comm(const MpiContext& mpi) { return std::make_unique<GlooGradComm>(mpi); }
+
+}  // namespace mtdnn

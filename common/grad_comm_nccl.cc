@@ -1,0 +1,52 @@
+// NCCL gradient backend (GPU): LibTorch's c10d ProcessGroupNCCL over the MPI-bootstrapped
+// store; each rank drives the GPU of its node-local rank. Compiled only when LibTorch has
+// CUDA and NCCL was found (common/CMakeLists.txt).
+#include <c10/cuda/CUDAGuard.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+
+#include "common/c10d_store.h"
+#include "common/grad_comm.h"
+
+namespace mtdnn {
+namespace {
+
+class NcclWork : public GradWork {
+ public:
+  explicit NcclWork(c10::intrusive_ptr<c10d::Work> work) : work_(std::move(work)) {}
+  void wait() override {
+    try {
+      work_->wait();
+    } catch (const std::exception& e) {
+      throw CommError(fmt::format("nccl all-reduce failed: {}", e.what()));
+    }
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+};
+
+class NcclGradComm : public GradComm {
+ public:
+  explicit NcclGradComm(const MpiContext& mpi) {
+    c10::cuda::set_device(static_cast<c10::DeviceIndex>(mpi.local_rank()));
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    group_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(make_c10d_store(mpi), mpi.rank(), mpi.size(), options);
+  }
+
+  std::string name() const override { return "nccl"; }
+
+  std::unique_ptr<GradWork> allreduce_sum(const at::Tensor& tensor) override {
+    MTDNN_CHECK(tensor.is_cuda(), "the NCCL backend reduces GPU tensors");
+    std::vector<at::Tensor> tensors{tensor};
+    return std::make_unique<NcclWork>(group_->allreduce(tensors));
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> group_;
+};
+
+}  // namespace
+
+std::unique_ptr<GradComm> make_nccl_grad_comm(const MpiContext& mpi) { return std::make_unique<NcclGradComm>(mpi); }
+
+}  // namespace mtdnn

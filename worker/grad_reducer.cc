@@ -1,0 +1,182 @@
+// GradReducer: bucket layout, gradient hooks and in-order launches (see grad_reducer.h).
+#include "worker/grad_reducer.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+namespace mtdnn::worker {
+
+struct GradReducer::Impl {
+  struct Slot {
+    torch::Tensor param;
+    size_t bucket;
+    int64_t offset;  // in elements, within the bucket
+    bool reported = false;
+  };
+  struct Bucket {
+    size_t group;
+    torch::Tensor flat;  // (numel,) float32, same device as its parameters
+    std::vector<size_t> slots;
+    size_t pending = 0;
+    bool launched = false;
+    std::unique_ptr<GradWork> work;
+  };
+
+  GradComm* comm;
+  int world;
+  std::vector<std::string> group_names;
+  std::vector<Slot> slots;
+  std::vector<Bucket> buckets;  // in launch order
+  std::vector<bool> group_active;
+  bool reducing = false;
+  size_t next_launch = 0;
+  std::mutex mutex;  // hooks may run on autograd worker threads (GPU)
+
+  void on_grad(size_t slot_index, const torch::Tensor& grad) {
+    std::lock_guard<std::mutex> lock(mutex);
+    Slot& s = slots[slot_index];
+    Bucket& b = buckets[s.bucket];
+    if (!reducing || !group_active[b.group]) return;
+    MTDNN_CHECK(!s.reported, "gradient of a parameter reported twice in one step");
+    torch::NoGradGuard no_grad;
+    auto view = b.flat.narrow(0, s.offset, s.param.numel()).view_as(s.param);
+    // The hook sees this backward's gradient before it is added to .grad: add what earlier
+    // micro-steps accumulated there.
+    if (s.param.grad().defined())
+      torch::add_out(view, grad, s.param.grad());
+    else
+      view.copy_(grad);
+    view.mul_(1.0 / world);
+    s.reported = true;
+    if (--b.pending == 0) launch_ready();
+  }
+
+  // Launches every leading bucket whose gradients are complete, in bucket order.
+  void launch_ready() {
+    while (next_launch < buckets.size()) {
+      Bucket& b = buckets[next_launch];
+      if (!group_active[b.group]) {
+        ++next_launch;
+        continue;
+      }
+      if (b.pending > 0) return;
+      b.work = comm->allreduce_sum(b.flat);
+      b.launched = true;
+      ++next_launch;
+    }
+  }
+};
+
+GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size, size_t bucket_bytes,
+                         size_t first_bucket_bytes)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->comm = comm;
+  impl_->world = world_size;
+  // Backward produces the last-registered parameters first: heads (registered after the
+  // encoder) before the encoder, each group from its end. Buckets follow that order.
+  for (size_t gi = groups.size(); gi-- > 0;) {
+    const ParamGroup& g = groups[gi];
+    impl_->group_names.push_back(g.name);
+    size_t group = impl_->group_names.size() - 1;
+    size_t cap = impl_->buckets.empty() ? first_bucket_bytes : bucket_bytes;
+    std::vector<size_t> members;
+    int64_t elements = 0;
+    auto close = [&] {
+      if (members.empty()) return;
+      Impl::Bucket b;
+      b.group = group;
+      b.flat = torch::zeros({elements}, members.empty() ? torch::TensorOptions()
+                                                        : impl_->slots[members[0]].param.options().dtype(torch::kFloat));
+      b.slots = members;
+      for (size_t s : members) impl_->slots[s].bucket = impl_->buckets.size();
+      impl_->buckets.push_back(std::move(b));
+      members.clear();
+      elements = 0;
+      cap = bucket_bytes;
+    };
+    for (size_t pi = g.params.size(); pi-- > 0;) {
+      const torch::Tensor& p = g.params[pi];
+      if (!p.requires_grad()) continue;
+      MTDNN_CHECK(p.scalar_type() == torch::kFloat, "gradient buckets hold float32 parameters");
+      impl_->slots.push_back({p, 0, elements, false});
+      members.push_back(impl_->slots.size() - 1);
+      elements += p.numel();
+      if (static_cast<size_t>(elements) * sizeof(float) >= cap) close();
+    }
+    close();
+  }
+  impl_->group_active.assign(impl_->group_names.size(), false);
+  if (world_size > 1) {
+    for (size_t i = 0; i < impl_->slots.size(); ++i) {
+      Impl* impl = impl_.get();
+      impl_->slots[i].param.register_hook([impl, i](const torch::Tensor& grad) { impl->on_grad(i, grad); });
+    }
+  }
+}
+
+GradReducer::~GradReducer() = default;
+
+size_t GradReducer::num_buckets() const { return impl_->buckets.size(); }
+
+void GradReducer::prepare(const std::vector<std::string>& active, bool reduce) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  for (size_t g = 0; g < impl_->group_names.size(); ++g)
+    impl_->group_active[g] =
+        std::find(active.begin(), active.end(), impl_->group_names[g]) != active.end();
+  for (const auto& name : active)
+    MTDNN_CHECK(std::find(impl_->group_names.begin(), impl_->group_names.end(), name) != impl_->group_names.end(),
+                "unknown parameter group '{}'", name);
+  impl_->reducing = reduce && impl_->world > 1;
+  impl_->next_launch = 0;
+  for (auto& s : impl_->slots) s.reported = false;
+  for (auto& b : impl_->buckets) {
+    b.pending = b.slots.size();
+    b.launched = false;
+    b.work.reset();
+  }
+}
+
+void GradReducer::finish() {
+  Impl& m = *impl_;
+  if (!m.reducing) return;
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    // Parameters of an active group that got no gradient (a head that skips the pooler, say):
+    // their slots stay zero so that the bucket can still be reduced.
+    for (auto& b : m.buckets) {
+      if (!m.group_active[b.group] || b.launched) continue;
+      for (size_t s : b.slots)
+        if (!m.slots[s].reported)
+          b.flat.narrow(0, m.slots[s].offset, m.slots[s].param.numel()).zero_();
+      b.pending = 0;
+    }
+    m.launch_ready();
+  }
+  auto start = std::chrono::steady_clock::now();
+  for (auto& b : m.buckets)
+    if (b.work) b.work->wait();
+  stats_.exposed_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  torch::NoGradGuard no_grad;
+  for (auto& b : m.buckets) {
+    if (!b.launched) continue;
+    ++stats_.buckets;
+    stats_.bytes += b.flat.numel() * static_cast<int64_t>(sizeof(float));
+    for (size_t si : b.slots) {
+      Impl::Slot& s = m.slots[si];
+      if (!s.reported) continue;
+      auto reduced = b.flat.narrow(0, s.offset, s.param.numel()).view_as(s.param);
+      // AccumulateGrad has added this backward's gradient to .grad after the hook ran:
+      // replace the local sum by the global average.
+      if (s.param.grad().defined())
+        s.param.mutable_grad().copy_(reduced);
+      else
+        s.param.mutable_grad() = reduced.clone();
+    }
+  }
+  m.reducing = false;
+}
+
+}  // namespace mtdnn::worker
