@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -31,12 +32,15 @@ namespace {
 
 constexpr size_t kBlockRows = 4096;
 
+class BackgroundSyncs;
+
 struct Job {
   const PreprocessOptions& options;
   const Vocab& vocab;
   const WordPieceTokenizer& tokenizer;
   sharding::TokenizerIdentity identity;
   ThreadPool& pool;
+  BackgroundSyncs* syncs;
 };
 
 // Refuses an output folder that holds data made by another tokenizer, or task folders
@@ -62,11 +66,39 @@ void check_output_dir(const std::string& out_dir, const std::vector<TaskDef>& ta
   }
 }
 
-// Replaces `final_dir` by the completed `tmp_dir`: the old folder is renamed away first and
-// removed only after the new one is in place.
-void commit_dir(const fs::path& tmp_dir, const fs::path& final_dir) {
-  for (const auto& entry : fs::directory_iterator(tmp_dir)) fsync_path(entry.path().string());
-  fsync_path(tmp_dir.string());
+// fsyncs of finished files, run in the background while the next split is processed:
+// flushing to disk is most of the tool's wall time on small corpora, and needs no core.
+class BackgroundSyncs {
+ public:
+  void add(const fs::path& path) {
+    pending_.push_back(std::async(std::launch::async, [p = path.string()] { fsync_path(p); }));
+  }
+  // Waits for all; rethrows the first failure (e.g. an I/O error naming the file).
+  void wait() {
+    std::exception_ptr first;
+    for (auto& f : pending_) {
+      try {
+        f.get();
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    pending_.clear();
+    if (first) std::rethrow_exception(first);
+  }
+  ~BackgroundSyncs() {
+    for (auto& f : pending_)
+      if (f.valid()) f.wait();
+  }
+
+ private:
+  std::vector<std::future<void>> pending_;
+};
+
+// Replaces `final_dir` by the completed `tmp_dir` once every file in it is on disk: the old
+// folder is renamed away first and removed only after the new one is in place.
+void commit_dir(const fs::path& tmp_dir, const fs::path& final_dir, BackgroundSyncs* syncs) {
+  syncs->wait();  // the folder itself was synced when the manifest was written into it
   fs::path old = final_dir.parent_path() / ("." + final_dir.filename().string() + ".old-" + std::to_string(::getpid()));
   bool had_old = fs::exists(final_dir);
   if (had_old) fs::rename(final_dir, old);
@@ -136,6 +168,7 @@ sharding::SplitManifest process_split(const Job& job, const TaskDef& task, const
     m.shards.push_back({file, writer->num_examples(), writer->num_tokens(), writer->num_groups(),
                         sha256_hex_file((task_dir / file).string())});
     writer.reset();
+    job.syncs->add(task_dir / file);
   };
   auto open_shard_for_row = [&](int64_t row) {
     int64_t wanted = rows > 0 ? std::min(num_shards - 1, row * num_shards / rows) : 0;
@@ -154,26 +187,29 @@ sharding::SplitManifest process_split(const Job& job, const TaskDef& task, const
     MTDNN_INPUT_CHECK(jsonl->good(), "{}: cannot create", path.string());
   }
 
-  std::vector<RawRow> block(kBlockRows);
-  std::vector<Featurized> results(kBlockRows);
+  // A block of rows and their features.
+  struct Block {
+    std::vector<RawRow> rows = std::vector<RawRow>(kBlockRows);
+    std::vector<Featurized> results = std::vector<Featurized>(kBlockRows);
+    size_t n = 0;
+  };
+  auto read_block = [&](Block* b) {
+    b->n = 0;
+    while (b->n < kBlockRows && source->next(&b->rows[b->n])) ++b->n;
+  };
   int64_t row_index = 0;
   std::string label = task.name + "/" + split;
-  for (bool more = true; more;) {
-    size_t n = 0;
-    while (n < kBlockRows && (more = source->next(&block[n]))) ++n;
-    job.pool.parallel_for(n, [&](size_t begin, size_t end) {
-      for (size_t i = begin; i < end; ++i) featurizer.featurize(block[i], &results[i]);
-    });
-    for (size_t i = 0; i < n; ++i, ++row_index) {
+  auto write_block = [&](const Block* b) {
+    for (size_t i = 0; i < b->n; ++i, ++row_index) {
       open_shard_for_row(row_index);
-      const Featurized& f = results[i];
-      if (block[i].unlabeled) {
+      const Featurized& f = b->results[i];
+      if (b->rows[i].unlabeled) {
         ++m.skipped_unlabeled;
         continue;
       }
       if (!f.error.empty()) {
         MTDNN_INPUT_CHECK(job.options.skip_bad_rows, "{}:{}: {} (use --on-bad-row skip to skip such rows)",
-                          source->path(), block[i].line, f.error);
+                          source->path(), b->rows[i].line, f.error);
         ++m.skipped_bad;
         continue;
       }
@@ -188,6 +224,35 @@ sharding::SplitManifest process_split(const Job& job, const TaskDef& task, const
       if (jsonl) *jsonl << jsonl_record(task, has_labels, f).dump() << '\n';
     }
     log_progress(fmt::format("{}: {}/{} rows", label, row_index, rows));
+  };
+  auto featurize_block = [&](Block* b) {
+    job.pool.parallel_for(b->n, [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) featurizer.featurize(b->rows[i], &b->results[i]);
+    });
+  };
+
+  Block blocks[3];
+  if (job.pool.size() == 1) {  // one thread: no overlap, everything in order on this thread
+    for (read_block(&blocks[0]); blocks[0].n > 0; read_block(&blocks[0])) {
+      featurize_block(&blocks[0]);
+      write_block(&blocks[0]);
+    }
+  } else {
+    // Block k+1 is read (into the block written two rounds ago) while block k is featurized
+    // and block k-1 is written; writes stay in row order.
+    auto launch = std::launch::async;
+    std::future<void> writing;
+    std::future<void> reading = std::async(launch, read_block, &blocks[0]);
+    for (size_t k = 0;; ++k) {
+      Block* current = &blocks[k % 3];
+      reading.get();
+      if (current->n == 0) break;
+      reading = std::async(launch, read_block, &blocks[(k + 1) % 3]);
+      featurize_block(current);
+      if (writing.valid()) writing.get();
+      writing = std::async(launch, write_block, current);
+    }
+    if (writing.valid()) writing.get();
   }
   m.rows = row_index;
   open_shard_for_row(std::max<int64_t>(rows - 1, 0));  // shards past the last row exist, empty
@@ -195,6 +260,7 @@ sharding::SplitManifest process_split(const Job& job, const TaskDef& task, const
   if (jsonl) {
     jsonl->close();
     MTDNN_INPUT_CHECK(!jsonl->fail(), "{}: write failed", (task_dir / (task.name + "_" + split + ".json")).string());
+    job.syncs->add(task_dir / (task.name + "_" + split + ".json"));
   }
   log_info("{}: {} rows -> {} examples, {} tokens, {} shard(s){}{}", label, m.rows, m.examples, m.tokens,
            m.shards.size(), m.skipped_bad ? fmt::format(", {} bad rows skipped", m.skipped_bad) : "",
@@ -222,7 +288,8 @@ std::vector<sharding::TaskManifest> run_preprocess(const PreprocessOptions& opti
 
   int threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   ThreadPool pool(threads);
-  Job job{options, vocab, tokenizer, identity, pool};
+  BackgroundSyncs syncs;
+  Job job{options, vocab, tokenizer, identity, pool, &syncs};
   fs::create_directories(options.out_dir);
 
   std::vector<sharding::TaskManifest> manifests;
@@ -238,9 +305,13 @@ std::vector<sharding::TaskManifest> run_preprocess(const PreprocessOptions& opti
       sharding::TaskManifest m{task, identity, {}};
       for (const auto& s : splits) m.splits.push_back(process_split(job, task, s, tmp));
       m.save(tmp.string());
-      commit_dir(tmp, fs::path(options.out_dir) / task.name);
+      commit_dir(tmp, fs::path(options.out_dir) / task.name, &syncs);
       manifests.push_back(std::move(m));
     } catch (...) {
+      try {
+        syncs.wait();
+      } catch (...) {
+      }
       std::error_code ec;
       fs::remove_all(tmp, ec);
       throw;

@@ -6,7 +6,9 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
+  # benchmark and script tools
+  jq bc time
   # libraries the build finds with find_package
   libtorch-dev libopenblas0-pthread libopenblas-dev
   libopenmpi-dev openmpi-bin
