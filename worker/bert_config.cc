@@ -56,6 +56,9 @@ void BertConfig::validate(const std::string& where) const {
   MTDNN_INPUT_CHECK(hidden_dropout_prob >= 0 && hidden_dropout_prob < 1 &&
                         attention_probs_dropout_prob >= 0 && attention_probs_dropout_prob < 1,
                     "{}: dropout probabilities must be in [0, 1)", where);
+  MTDNN_INPUT_CHECK(pad_token_id >= 0 && pad_token_id < vocab_size,
+                    "{}: pad_token_id {} is outside the vocabulary of {}", where, pad_token_id,
+                    vocab_size);
   MTDNN_INPUT_CHECK(layer_norm_eps > 0 && initializer_range > 0,
                     "{}: layer_norm_eps and initializer_range must be positive", where);
 }
@@ -90,6 +93,7 @@ BertConfig parse_bert_config(const std::string& json_text, const std::string& wh
   read_key(j, "type_vocab_size", &c.type_vocab_size, where);
   read_key(j, "layer_norm_eps", &c.layer_norm_eps, where);
   read_key(j, "initializer_range", &c.initializer_range, where);
+  read_key(j, "pad_token_id", &c.pad_token_id, where);
   c.validate(where);
   return c;
 }
@@ -116,7 +120,7 @@ std::string bert_config_to_json(const BertConfig& c) {
   j["model_type"] = "bert";
   j["num_attention_heads"] = c.num_attention_heads;
   j["num_hidden_layers"] = c.num_hidden_layers;
-  j["pad_token_id"] = 0;
+  j["pad_token_id"] = c.pad_token_id;
   j["position_embedding_type"] = "absolute";
   j["type_vocab_size"] = c.type_vocab_size;
   j["vocab_size"] = c.vocab_size;

@@ -21,6 +21,7 @@ struct BertConfig {
   int64_t type_vocab_size = 2;
   double layer_norm_eps = 1e-12;
   double initializer_range = 0.02;
+  int64_t pad_token_id = 0;                // its embedding row gets no gradient (HF)
 
   int64_t head_size() const { return hidden_size / num_attention_heads; }
   // Throws InputError (prefixed by `where`) when sizes are not positive or H % NH != 0.

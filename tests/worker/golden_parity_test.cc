@@ -1,0 +1,85 @@
+// Golden parity: the C++ model against scripts/make-model-goldens.py, an independent
+// plain-torch implementation of BERT and the MT-DNN heads, for a tiny config and for
+// BERT-mini, through the fused kernels and through the LibTorch reference ops. Eval mode,
+// float32; tolerances are relative to each tensor's largest magnitude.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "golden_util.h"
+#include "worker/hf_interop.h"
+
+namespace mtdnn::worker::test {
+namespace {
+
+constexpr double kRtol = 1e-5;
+
+class GoldenParity : public ::testing::TestWithParam<std::tuple<std::string, bool>> {
+ protected:
+  void SetUp() override {
+    config_ = std::get<0>(GetParam());
+    model_ = golden_model(config_, std::get<1>(GetParam()));
+    batch_ = golden_inputs(config_);
+    outputs_ = std::make_unique<SafetensorsFile>((golden_dir(config_) / "outputs.safetensors").string());
+  }
+  torch::Tensor expected(const std::string& name) const { return outputs_->tensor(name); }
+
+  std::string config_;
+  MtdnnModel model_{nullptr};
+  GoldenBatch batch_;
+  std::unique_ptr<SafetensorsFile> outputs_;
+};
+
+TEST_P(GoldenParity, EncoderOutputs) {
+  torch::NoGradGuard no_grad;
+  auto out = model_->bert->forward(batch_.input_ids, batch_.token_type_ids, batch_.attention_mask);
+  EXPECT_TRUE(close(out.sequence, expected("sequence_output"), kRtol)) << "sequence output";
+  EXPECT_TRUE(close(out.pooled, expected("pooled_output"), kRtol)) << "pooled output";
+}
+
+TEST_P(GoldenParity, HeadLogitsAndLosses) {
+  torch::NoGradGuard no_grad;
+  for (const auto& task : model_->tasks()) {
+    SCOPED_TRACE("task " + task);
+    auto out = model_->forward(task, batch_.for_task(task));
+    EXPECT_TRUE(close(out.logits, expected("logits." + task), kRtol)) << "logits";
+    EXPECT_TRUE(close(out.loss, expected("loss." + task), kRtol)) << "loss";
+  }
+  if (outputs_->contains("mlm_logits_all")) {
+    auto out = model_->forward("mlm", batch_.for_task("mlm", /*with_labels=*/false));
+    EXPECT_TRUE(close(out.logits, expected("mlm_logits_all"), kRtol)) << "MLM logits, all positions";
+  }
+}
+
+TEST_P(GoldenParity, GradientsOfSummedLosses) {
+  torch::Tensor total = torch::zeros({});
+  for (const auto& task : model_->tasks()) total = total + model_->forward(task, batch_.for_task(task)).loss;
+  total.backward();
+  auto params = model_->named_parameters();
+  int checked = 0;
+  for (const auto& name : outputs_->names()) {
+    if (name.rfind("grad.", 0) != 0) continue;
+    const std::string param = name.substr(5);
+    const std::string key = param.rfind("heads.", 0) == 0 ? param : "bert." + param;
+    ASSERT_TRUE(params.contains(key)) << key;
+    EXPECT_TRUE(close(params[key].grad(), expected(name), kRtol)) << "gradient of " << key;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Configs, GoldenParity,
+    ::testing::Combine(::testing::Values("tiny", "mini"), ::testing::Bool()),
+    [](const auto& info) {
+      return std::get<0>(info.param) + (std::get<1>(info.param) ? "_fused" : "_reference");
+    });
+
+TEST(GoldenFiles, TinyModelFileHoldsTheHashWeights) {
+  auto encoder = load_hf_bert(golden_dir("tiny").string());
+  for (const auto& item : encoder->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), golden_weight(item.key(), item.value().sizes())))
+        << item.key();
+}
+
+}  // namespace
+}  // namespace mtdnn::worker::test

@@ -1,0 +1,20 @@
+// Classification head (single-sentence and pairwise classification): dropout on the
+// pooled [CLS] vector, Linear(H, C), cross-entropy. Parameters `weight` (C, H), `bias` (C).
+// Labels (B) int64 class ids; logits (B, C); predictions (B) argmax class ids.
+#pragma once
+
+#include "worker/bert_config.h"
+#include "worker/task_head.h"
+
+namespace mtdnn::worker {
+
+class ClassificationHeadImpl : public TaskHeadImpl {
+ public:
+  ClassificationHeadImpl(const HeadSpec& spec, const BertConfig& config);
+  HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override;
+  torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const override;
+};
+
+TaskHead make_classification_head(const HeadSpec& spec, const BertConfig& config);
+
+}  // namespace mtdnn::worker

@@ -1,0 +1,203 @@
+// Vectorised element-wise kernels (see cpu_kernels.h). 16-lane GCC vector types lower to
+// one AVX-512 register, two AVX2 registers or four SSE registers; target_clones compiles
+// each entry point for those ISAs and the loader picks the best one for the machine.
+#include "worker/cpu_kernels.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+
+namespace mtdnn::worker::kernels {
+namespace {
+
+typedef float vf __attribute__((vector_size(64)));
+typedef uint32_t vu __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+constexpr int64_t kW = 16;
+
+#define MTDNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+__attribute__((always_inline)) inline vf load(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+__attribute__((always_inline)) inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+// First k (< 16) lanes from p, the rest `fill`.
+__attribute__((always_inline)) inline vf load_partial(const float* p, int64_t k, float fill) {
+  float tmp[kW];
+  for (int64_t i = 0; i < kW; ++i) tmp[i] = i < k ? p[i] : fill;
+  return load(tmp);
+}
+__attribute__((always_inline)) inline void store_partial(float* p, vf v, int64_t k) {
+  float tmp[kW];
+  store(tmp, v);
+  for (int64_t i = 0; i < k; ++i) p[i] = tmp[i];
+}
+__attribute__((always_inline)) inline vf splat(float x) { return vf{} + x; }
+__attribute__((always_inline)) inline vu splat_u(uint32_t x) { return vu{} + x; }
+
+// Chris Wellons' "lowbias32" integer hash: full avalanche, 2 multiplies.
+__attribute__((always_inline)) inline uint32_t hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+__attribute__((always_inline)) inline vu hash32(vu x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+const vu kLane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+// All-ones lanes where element (base + i + lane) is kept.
+__attribute__((always_inline)) inline vi keep_mask(const DropoutKey& key, uint32_t index) {
+  vu h = hash32(hash32((splat_u(index) + kLane) ^ key.k1) ^ key.k2);
+  return (vi)(h >= key.threshold);
+}
+__attribute__((always_inline)) inline vf select(vi mask, vf x) { return (vf)((vi)x & mask); }
+
+// exp(x) for float lanes: Cephes' expf (range reduction by ln 2, degree-6 polynomial);
+// lanes below -87.3 (exp underflows the normal range) return 0.
+__attribute__((always_inline)) inline vf vexp(vf x) {
+  const vf lo = splat(-87.3f), hi = splat(88.7f);
+  vi under = (vi)(x < lo);
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  vf t = x * 1.44269504088896341f + magic;
+  vf n = t - magic;
+  vf r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf p = splat(1.9875691500E-4f);
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  vf y = p * r * r + r + 1.0f;
+  vi e = (__builtin_convertvector(n, vi) + 127) << 23;  // 2^n as float bits
+  y = y * (vf)e;
+  return (vf)((vi)y & ~under);
+}
+
+__attribute__((always_inline)) inline float hmax(vf v) {
+  float m = v[0];
+  for (int i = 1; i < kW; ++i) m = v[i] > m ? v[i] : m;
+  return m;
+}
+__attribute__((always_inline)) inline float hsum(vf v) {
+  float s = 0;
+  for (int i = 0; i < kW; ++i) s += v[i];
+  return s;
+}
+
+}  // namespace
+
+DropoutKey make_dropout_key(uint64_t seed, double p) {
+  DropoutKey key;
+  key.k1 = hash32(static_cast<uint32_t>(seed) ^ 0x9e3779b9U);
+  key.k2 = hash32(static_cast<uint32_t>(seed >> 32) + key.k1);
+  const double t = std::ldexp(p, 32);
+  key.threshold = t >= 4294967295.0 ? 0xffffffffU : static_cast<uint32_t>(t);
+  key.scale = p < 1 ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f;
+  return key;
+}
+
+MTDNN_CLONES void dropout(const DropoutKey& key, uint32_t base, const float* x, float* y,
+                          int64_t n) {
+  const vf scale = splat(key.scale);
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW)
+    store(y + i, select(keep_mask(key, base + static_cast<uint32_t>(i)), load(x + i) * scale));
+  if (i < n) {
+    vf v = select(keep_mask(key, base + static_cast<uint32_t>(i)), load_partial(x + i, n - i, 0) * scale);
+    store_partial(y + i, v, n - i);
+  }
+}
+
+MTDNN_CLONES void dropout_add(const DropoutKey& key, uint32_t base, const float* x,
+                              const float* r, float* y, int64_t n) {
+  const vf scale = splat(key.scale);
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW)
+    store(y + i, select(keep_mask(key, base + static_cast<uint32_t>(i)), load(x + i) * scale) +
+                     load(r + i));
+  if (i < n) {
+    vf v = select(keep_mask(key, base + static_cast<uint32_t>(i)), load_partial(x + i, n - i, 0) * scale) +
+           load_partial(r + i, n - i, 0);
+    store_partial(y + i, v, n - i);
+  }
+}
+
+MTDNN_CLONES void softmax_row(float* s, const float* bias, int64_t n) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  int64_t i = 0;
+  vf vmax = splat(ninf);
+  if (bias) {
+    for (; i + kW <= n; i += kW) {
+      vf v = load(s + i) + load(bias + i);
+      store(s + i, v);
+      vmax = v > vmax ? v : vmax;
+    }
+    if (i < n) {
+      vf v = load_partial(s + i, n - i, ninf) + load_partial(bias + i, n - i, 0);
+      store_partial(s + i, v, n - i);
+      vmax = v > vmax ? v : vmax;
+    }
+  } else {
+    for (; i + kW <= n; i += kW) {
+      vf v = load(s + i);
+      vmax = v > vmax ? v : vmax;
+    }
+    if (i < n) {
+      vf v = load_partial(s + i, n - i, ninf);
+      vmax = v > vmax ? v : vmax;
+    }
+  }
+  const float m = hmax(vmax);
+  if (m == ninf) {  // every entry masked: all zero (callers avoid this case)
+    std::memset(s, 0, n * sizeof(float));
+    return;
+  }
+  vf vsum = {};
+  for (i = 0; i + kW <= n; i += kW) {
+    vf e = vexp(load(s + i) - m);
+    store(s + i, e);
+    vsum += e;
+  }
+  if (i < n) {
+    vf e = vexp(load_partial(s + i, n - i, ninf) - m);
+    store_partial(s + i, e, n - i);
+    vsum += e;
+  }
+  const vf inv = splat(1.0f / hsum(vsum));
+  for (i = 0; i + kW <= n; i += kW) store(s + i, load(s + i) * inv);
+  for (; i < n; ++i) s[i] *= inv[0];
+}
+
+MTDNN_CLONES void softmax_backward_row(const float* p, float* dp, int64_t n, float scale) {
+  vf vdot = {};
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) vdot += load(p + i) * load(dp + i);
+  if (i < n) vdot += load_partial(p + i, n - i, 0) * load_partial(dp + i, n - i, 0);
+  const vf dot = splat(hsum(vdot));
+  const vf sc = splat(scale);
+  for (i = 0; i + kW <= n; i += kW) store(dp + i, sc * load(p + i) * (load(dp + i) - dot));
+  for (; i < n; ++i) dp[i] = scale * p[i] * (dp[i] - dot[0]);
+}
+
+MTDNN_CLONES void exp(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) store(y + i, vexp(load(x + i)));
+  if (i < n) store_partial(y + i, vexp(load_partial(x + i, n - i, 0)), n - i);
+}
+
+}  // namespace mtdnn::worker::kernels

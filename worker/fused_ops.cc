@@ -1,0 +1,200 @@
+// Fused Linear and dropout ops (see fused_ops.h). The GEMMs are split across the
+// intra-op threads here, each slice running a single-threaded BLAS call, so that one
+// thread pool (OpenMP) does all the work and no BLAS threads spin against it.
+#include "worker/fused_ops.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "worker/cpu_kernels.h"
+#include "worker/cpu_runtime.h"
+
+namespace mtdnn::worker::ops {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+bool fusable(const Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat &&
+         t.layout() == torch::kStrided;
+}
+
+uint64_t draw_seed() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get<at::CPUGeneratorImpl>()->random64();
+}
+
+namespace {
+
+// Runs f(begin, end) over [0, n) split across the intra-op threads when the BLAS is
+// single-threaded and the work is worth splitting; otherwise one call (the BLAS then
+// parallelises itself).
+template <typename F>
+void split_gemm(int64_t n, int64_t flops_per_unit, const F& f) {
+  constexpr int64_t kMinFlopsPerSlice = int64_t{1} << 21;
+  if (!sgemm_parallel_safe() || n * flops_per_unit < 2 * kMinFlopsPerSlice) {
+    f(0, n);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, kMinFlopsPerSlice / std::max<int64_t>(1, flops_per_unit));
+  at::parallel_for(0, n, grain, f);
+}
+
+// y (M, N) = x (M, K) W^T + b.
+Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
+  const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
+  Tensor y = torch::empty({M, N}, x.options());
+  const float* xp = x.data_ptr<float>();
+  const float* wp = w.data_ptr<float>();
+  const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
+  float* yp = y.data_ptr<float>();
+  split_gemm(M, 2 * N * K, [&](int64_t m0, int64_t m1) {
+    if (bp)
+      for (int64_t m = m0; m < m1; ++m) std::memcpy(yp + m * N, bp, N * sizeof(float));
+    sgemm(Trans::kNo, Trans::kYes, m1 - m0, N, K, 1.0f, xp + m0 * K, K, wp, K,
+          bp ? 1.0f : 0.0f, yp + m0 * N, N);
+  });
+  return y;
+}
+
+struct LinearFunction : public torch::autograd::Function<LinearFunction> {
+  // x (M, K) contiguous, w (N, K) contiguous, b (N) or undefined.
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w,
+                        const Tensor& b) {
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["has_bias"] = b.defined();
+    return linear_forward(x, w, b);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const Tensor& x = saved[0];
+    const Tensor& w = saved[1];
+    const Tensor dy = grads[0].contiguous();  // (M, N)
+    const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
+    const float* dyp = dy.data_ptr<float>();
+    Tensor dx, dw, db;
+    if (ctx->needs_input_grad(0)) {
+      dx = torch::empty({M, K}, x.options());  // dy W
+      float* dxp = dx.data_ptr<float>();
+      const float* wp = w.data_ptr<float>();
+      split_gemm(M, 2 * N * K, [&](int64_t m0, int64_t m1) {
+        sgemm(Trans::kNo, Trans::kNo, m1 - m0, K, N, 1.0f, dyp + m0 * N, N, wp, K, 0.0f,
+              dxp + m0 * K, K);
+      });
+    }
+    if (ctx->needs_input_grad(1)) {
+      dw = torch::empty({N, K}, w.options());  // dy^T x, split over rows or columns
+      float* dwp = dw.data_ptr<float>();
+      const float* xp = x.data_ptr<float>();
+      if (N >= K) {
+        split_gemm(N, 2 * M * K, [&](int64_t n0, int64_t n1) {
+          sgemm(Trans::kYes, Trans::kNo, n1 - n0, K, M, 1.0f, dyp + n0, N, xp, K, 0.0f,
+                dwp + n0 * K, K);
+        });
+      } else {
+        split_gemm(K, 2 * M * N, [&](int64_t k0, int64_t k1) {
+          sgemm(Trans::kYes, Trans::kNo, N, k1 - k0, M, 1.0f, dyp, N, xp + k0, K, 0.0f,
+                dwp + k0, K);
+        });
+      }
+    }
+    if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) db = dy.sum(0);
+    return {dx, dw, db};
+  }
+};
+
+// Dropout index spaces are 32-bit (the mask hash counts elements with a uint32).
+void check_index_space(int64_t n) {
+  MTDNN_CHECK(n < (int64_t{1} << 32), "dropout over {} elements exceeds the 2^32 index space",
+              n);
+}
+
+constexpr int64_t kElementGrain = 1 << 15;
+
+// y = dropout(x) (+ r): the same mask for the same (seed, p) and element index.
+void apply_dropout(uint64_t seed, double p, const Tensor& x, const Tensor* r, Tensor& y) {
+  const auto key = kernels::make_dropout_key(seed, p);
+  const float* xp = x.data_ptr<float>();
+  const float* rp = r ? r->data_ptr<float>() : nullptr;
+  float* yp = y.data_ptr<float>();
+  at::parallel_for(0, x.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+    if (rp)
+      kernels::dropout_add(key, static_cast<uint32_t>(i0), xp + i0, rp + i0, yp + i0, i1 - i0);
+    else
+      kernels::dropout(key, static_cast<uint32_t>(i0), xp + i0, yp + i0, i1 - i0);
+  });
+}
+
+struct DropoutFunction : public torch::autograd::Function<DropoutFunction> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, double p, int64_t seed) {
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["seed"] = seed;
+    Tensor y = torch::empty_like(x);
+    apply_dropout(static_cast<uint64_t>(seed), p, x, nullptr, y);
+    return y;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    Tensor dy = grads[0].contiguous();
+    Tensor dx = torch::empty_like(dy);
+    apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
+                  ctx->saved_data["p"].toDouble(), dy, nullptr, dx);
+    return {dx, Tensor(), Tensor()};
+  }
+};
+
+struct DropoutAddFunction : public torch::autograd::Function<DropoutAddFunction> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& r, double p,
+                        int64_t seed) {
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["seed"] = seed;
+    Tensor y = torch::empty_like(x);
+    apply_dropout(static_cast<uint64_t>(seed), p, x, &r, y);
+    return y;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    Tensor dy = grads[0].contiguous();
+    Tensor dx = torch::empty_like(dy);
+    apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
+                  ctx->saved_data["p"].toDouble(), dy, nullptr, dx);
+    return {dx, dy, Tensor(), Tensor()};
+  }
+};
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool fused) {
+  if (!fused || !fusable(x) || !fusable(weight) || (bias.defined() && !fusable(bias)))
+    return torch::nn::functional::linear(x, weight, bias);
+  const int64_t K = x.size(-1);
+  TORCH_CHECK(weight.dim() == 2 && weight.size(1) == K, "linear: weight ", weight.sizes(),
+              " does not match input ", x.sizes());
+  auto out_shape = x.sizes().vec();
+  out_shape.back() = weight.size(0);
+  Tensor y = LinearFunction::apply(x.reshape({-1, K}).contiguous(), weight.contiguous(),
+                                   bias.defined() ? bias.contiguous() : bias);
+  return y.view(out_shape);
+}
+
+Tensor dropout(const Tensor& x, double p, bool training, bool fused) {
+  if (!training || p == 0) return x;
+  if (!fused || !fusable(x)) return torch::dropout(x, p, training);
+  check_index_space(x.numel());
+  return DropoutFunction::apply(x.contiguous(), p, static_cast<int64_t>(draw_seed()));
+}
+
+Tensor dropout_add(const Tensor& x, const Tensor& residual, double p, bool training,
+                   bool fused) {
+  if (!training || p == 0) return x + residual;
+  if (!fused || !fusable(x) || !fusable(residual) || x.sizes() != residual.sizes())
+    return torch::dropout(x, p, training) + residual;
+  check_index_space(x.numel());
+  return DropoutAddFunction::apply(x.contiguous(), residual.contiguous(), p,
+                                   static_cast<int64_t>(draw_seed()));
+}
+
+}  // namespace mtdnn::worker::ops

@@ -1,0 +1,65 @@
+// The multi-task model of MT-DNN: one shared BERT encoder and one head per task.
+// forward(task, batch) runs the encoder and only that task's head. Parameter names:
+// `bert.<Hugging Face BertModel key>` for the encoder and `heads.<task>.<head key>` for
+// the heads (see each head's header), so a state dict reads like mt-dnn's with
+// `scoring_list.<i>` spelled by task name. Used by the trainer, predictor and checkpoints.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/moduledict.h>
+#include <torch/nn/pimpl.h>
+
+#include "worker/bert_encoder.h"
+#include "worker/head_registry.h"
+#include "worker/head_spec.h"
+#include "worker/task_head.h"
+
+namespace mtdnn::worker {
+
+// One padded batch of one task.
+struct ModelInput {
+  torch::Tensor input_ids;       // (B, T) int64
+  torch::Tensor token_type_ids;  // (B, T) int64
+  torch::Tensor attention_mask;  // (B, T) non-zero = real token
+  torch::Tensor labels;          // per head type (see its header); undefined = no loss
+  torch::Tensor group_sizes;     // (G) int64, ranking tasks only
+};
+
+struct MtdnnModelOptions {
+  BertConfig config;
+  std::vector<HeadSpec> heads;  // one per task, in task-id order (mt-dnn's scoring_list)
+  bool fused = true;            // fused CPU kernels (fused_ops.h)
+};
+
+class MtdnnModelImpl : public torch::nn::Module {
+ public:
+  // Builds the encoder and every head through `registry`. Task names must be unique,
+  // non-empty and free of '.' (they become parameter-name components): InputError.
+  explicit MtdnnModelImpl(MtdnnModelOptions options,
+                          const HeadRegistry& registry = builtin_head_registry());
+
+  // Encoder + the head of `task`: logits and, when batch.labels is defined, the loss.
+  HeadOutput forward(const std::string& task, const ModelInput& batch);
+  // Predictions of the head of `task` (class ids, scores or chosen candidates), from a
+  // forward pass in the module's current mode without labels.
+  torch::Tensor predict(const std::string& task, const ModelInput& batch);
+
+  TaskHeadImpl& head(const std::string& task) const;
+  bool has_task(const std::string& task) const;
+  const std::vector<std::string>& tasks() const { return tasks_; }  // in task-id order
+  const MtdnnModelOptions& options() const { return options_; }
+
+  BertEncoder bert{nullptr};
+  torch::nn::ModuleDict heads{nullptr};
+
+ private:
+  HeadInput head_input(const BertEncoderOutput& encoded, const ModelInput& batch) const;
+  MtdnnModelOptions options_;
+  std::vector<std::string> tasks_;
+};
+TORCH_MODULE(MtdnnModel);
+
+}  // namespace mtdnn::worker

@@ -1,0 +1,49 @@
+// Shared pieces of the task heads (see task_head.h) and the HeadSpec helpers.
+#include "worker/task_head.h"
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "worker/tensor_format.h"
+
+namespace mtdnn::worker {
+
+HeadKind resolved_head_kind(const HeadSpec& spec) {
+  if (!spec.enable_san) return spec.kind;
+  MTDNN_INPUT_CHECK(spec.kind == HeadKind::kClassification || spec.kind == HeadKind::kSan,
+                    "task '{}': enable_san applies to classification tasks only, not {}",
+                    spec.task, head_kind_name(spec.kind));
+  return HeadKind::kSan;
+}
+
+const char* head_kind_name(HeadKind kind) {
+  switch (kind) {
+    case HeadKind::kClassification: return "classification";
+    case HeadKind::kRegression: return "regression";
+    case HeadKind::kRanking: return "ranking";
+    case HeadKind::kSan: return "san";
+    case HeadKind::kMaskedLm: return "masked_lm";
+    case HeadKind::kNextSentence: return "next_sentence";
+  }
+  return "unknown";
+}
+
+void TaskHeadImpl::register_linear(int64_t in_features, int64_t out_features, double std) {
+  weight_ = register_parameter("weight", torch::empty({out_features, in_features}).normal_(0, std));
+  bias_ = register_parameter("bias", torch::zeros({out_features}));
+}
+
+void check_labels(const HeadSpec& spec, const torch::Tensor& labels, int64_t dims, int64_t rows,
+                  bool integer) {
+  MTDNN_INPUT_CHECK(labels.defined(), "task '{}': labels are undefined", spec.task);
+  MTDNN_INPUT_CHECK(labels.dim() == dims && labels.size(0) == rows,
+                    "task '{}' ({} head): labels {} do not match {} rows", spec.task,
+                    head_kind_name(spec.kind), shape_of(labels), rows);
+  const bool is_integer = !torch::isFloatingType(labels.scalar_type()) &&
+                          labels.scalar_type() != torch::kBool;
+  MTDNN_INPUT_CHECK(is_integer == integer, "task '{}' ({} head): labels must be {}, got {}",
+                    spec.task, head_kind_name(spec.kind), integer ? "integers" : "floats",
+                    c10::toString(labels.scalar_type()));
+}
+
+}  // namespace mtdnn::worker
