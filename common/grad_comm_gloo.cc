@@ -12,21 +12,6 @@
 namespace mtdnn {
 namespace {
 
-class GlooWork : public GradWork {
- public:
-  explicit GlooWork(c10::intrusive_ptr<c10d::Work> work) : work_(std::move(work)) {}
-  void wait() override {
-    try {
-      work_->wait();
-    } catch (const std::exception& e) {
-      throw CommError(fmt::format("gloo all-reduce failed: {}", e.what()));
-    }
-  }
-
- private:
-  c10::intrusive_ptr<c10d::Work> work_;
-};
-
 class GlooGradComm : public GradComm {
  public:
   explicit GlooGradComm(const MpiContext& mpi) {
@@ -46,7 +31,7 @@ class GlooGradComm : public GradComm {
 
   std::unique_ptr<GradWork> allreduce_sum(const at::Tensor& tensor) override {
     std::vector<at::Tensor> tensors{tensor};
-    return std::make_unique<GlooWork>(group_->allreduce(tensors));
+    return std::make_unique<C10dWork>(group_->allreduce(tensors), "gloo");
   }
 
  private:

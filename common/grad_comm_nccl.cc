@@ -10,21 +10,6 @@
 namespace mtdnn {
 namespace {
 
-class NcclWork : public GradWork {
- public:
-  explicit NcclWork(c10::intrusive_ptr<c10d::Work> work) : work_(std::move(work)) {}
-  void wait() override {
-    try {
-      work_->wait();
-    } catch (const std::exception& e) {
-      throw CommError(fmt::format("nccl all-reduce failed: {}", e.what()));
-    }
-  }
-
- private:
-  c10::intrusive_ptr<c10d::Work> work_;
-};
-
 class NcclGradComm : public GradComm {
  public:
   explicit NcclGradComm(const MpiContext& mpi) {
@@ -38,7 +23,7 @@ class NcclGradComm : public GradComm {
   std::unique_ptr<GradWork> allreduce_sum(const at::Tensor& tensor) override {
     MTDNN_CHECK(tensor.is_cuda(), "the NCCL backend reduces GPU tensors");
     std::vector<at::Tensor> tensors{tensor};
-    return std::make_unique<NcclWork>(group_->allreduce(tensors));
+    return std::make_unique<C10dWork>(group_->allreduce(tensors), "nccl");
   }
 
  private:
