@@ -53,7 +53,14 @@ void check_output_dir(const std::string& out_dir, const std::vector<TaskDef>& ta
     if (!entry.is_directory() || entry.path().filename().string().front() == '.') continue;
     fs::path manifest = entry.path() / sharding::kManifestFile;
     if (!fs::exists(manifest)) continue;
-    auto m = sharding::TaskManifest::load(entry.path().string());
+    sharding::TaskManifest m;
+    try {
+      m = sharding::TaskManifest::load(entry.path().string());
+    } catch (const InputError&) {
+      // Another run (a job array's sibling) may be replacing this task folder right now.
+      if (!fs::exists(manifest)) continue;
+      throw;
+    }
     MTDNN_INPUT_CHECK(m.tokenizer == identity,
                       "{}: the output folder already holds a dataset made with another tokenizer ({}); "
                       "choose another --out or remove it", manifest.string(), identity.difference(m.tokenizer));

@@ -37,3 +37,10 @@ add_test(NAME slurm.local_cluster
          COMMAND bash ${PROJECT_SOURCE_DIR}/tests/slurm/local_cluster_test.sh
                  ${CMAKE_BINARY_DIR}/slurm-local-test)
 set_tests_properties(slurm.local_cluster PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS slurm)
+
+# --- slurm/preprocess.sbatch as a job array on the one-node cluster --------------------------
+add_test(NAME slurm.preprocess_array
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/slurm/preprocess_array_test.sh ${CMAKE_BINARY_DIR}
+                 ${CMAKE_BINARY_DIR}/slurm-preprocess-test)
+set_tests_properties(slurm.preprocess_array PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS slurm
+                     SKIP_RETURN_CODE 77)

@@ -10,51 +10,9 @@
 # by hand on the default port 6817 does not collide).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-scratch=${1:-$repo/build/slurm-local-test}
-cluster=$scratch/cluster
-export MTDNN_SLURM_PORT=${MTDNN_SLURM_TEST_PORT:-6827}
-started=$SECONDS
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-note() { echo "-- [$((SECONDS - started)) s] $*"; }
-
-missing=()
-for tool in munged slurmctld slurmd sbatch srun scontrol scancel mpicc; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
-done
-[ ${#missing[@]} -eq 0 ] || fail "missing ${missing[*]}: install the Slurm, munge and OpenMPI packages with scripts/setup.sh"
-[ "$(id -u)" -eq 0 ] || fail "needs root (the local cluster's daemons run as root)"
-
-rm -rf "$scratch"
-mkdir -p "$scratch"
-
-teardown() {
-  local rc=$?
-  if [ "$rc" -ne 0 ]; then
-    echo "== test failed (exit $rc); daemon logs:" >&2
-    for f in "$cluster"/log/*.log; do
-      [ -f "$f" ] && { echo "----- $f" >&2; tail -n 30 "$f" >&2; }
-    done
-    for f in "$scratch"/*.out; do
-      [ -f "$f" ] && { echo "----- $f" >&2; cat "$f" >&2; }
-    done
-  fi
-  "$repo/scripts/local-slurm.sh" stop "$cluster" || rc=1
-  note "done (exit $rc)"
-  exit "$rc"
-}
-trap teardown EXIT
-
-note "starting the cluster in $cluster (port $MTDNN_SLURM_PORT)"
-"$repo/scripts/local-slurm.sh" start "$cluster"
-
-# Slurm clients only through here, with SLURM_CONF set (no DNS lookups) and a time bound.
-conf=$cluster/etc/slurm.conf
-slurm() {
-  [ -f "$conf" ] || fail "no $conf: not calling $1 without SLURM_CONF"
-  SLURM_CONF=$conf timeout 20 "$@"
-}
+scratch=${1:-$(cd "$(dirname "$0")/../.." && pwd)/build/slurm-local-test}
+# shellcheck source=tests/slurm/cluster_lib.sh
+source "$(dirname "$0")/cluster_lib.sh"
 
 # "start" again on a running cluster must say so and succeed.
 "$repo/scripts/local-slurm.sh" start "$cluster" | grep -q "already running" \
@@ -62,30 +20,6 @@ slurm() {
 "$repo/scripts/local-slurm.sh" status "$cluster" >/dev/null || fail "status is not 0 on a fresh cluster"
 
 mpicc -O1 -o "$scratch/mpi_hello" "$repo/tests/slurm/mpi_hello.c"
-
-# job_state ID: the JobState of a job (scontrol keeps finished ones for MinJobAge = 300 s).
-job_state() { slurm scontrol show job -o "$1" | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
-job_field() { slurm scontrol show job -o "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-# wait_job ID SECONDS: waits for the job to leave PENDING/RUNNING/COMPLETING; prints its state.
-wait_job() {
-  local id=$1 deadline=$((SECONDS + $2)) state
-  while :; do
-    state=$(job_state "$id")
-    case "$state" in
-      PENDING|RUNNING|COMPLETING|CONFIGURING|REQUEUED|"") ;;
-      *) echo "$state"; return 0 ;;
-    esac
-    [ "$SECONDS" -lt "$deadline" ] || { slurm scontrol show job "$id" >&2; fail "job $id still $state after $2 s"; }
-    sleep 0.3
-  done
-}
-wait_file() {
-  local f=$1 deadline=$((SECONDS + $2))
-  until [ -s "$f" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
 
 # --- 1. a 2-task MPI job: sbatch + srun --mpi=pmix --------------------------------------------
 cat >"$scratch/hello.sbatch" <<EOF
