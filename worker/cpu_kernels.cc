@@ -3,10 +3,10 @@
 // each entry point for those ISAs and the loader picks the best one for the machine.
 #include "worker/cpu_kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
-
 
 namespace mtdnn::worker::kernels {
 namespace {
@@ -67,7 +67,7 @@ __attribute__((always_inline)) inline vf select(vi mask, vf x) { return (vf)((vi
 // exp(x) for float lanes: Cephes' expf (range reduction by ln 2, degree-6 polynomial);
 // lanes below -87.3 (exp underflows the normal range) return 0.
 __attribute__((always_inline)) inline vf vexp(vf x) {
-  const vf lo = splat(-87.3f), hi = splat(88.7f);
+  const vf lo = splat(-87.3f), hi = splat(88.3762626647949f);  // 2^n stays finite
   vi under = (vi)(x < lo);
   x = x < lo ? lo : x;
   x = x > hi ? hi : x;
@@ -192,6 +192,65 @@ MTDNN_CLONES void softmax_backward_row(const float* p, float* dp, int64_t n, flo
   const vf sc = splat(scale);
   for (i = 0; i + kW <= n; i += kW) store(dp + i, sc * load(p + i) * (load(dp + i) - dot));
   for (; i < n; ++i) dp[i] = scale * p[i] * (dp[i] - dot[0]);
+}
+
+MTDNN_CLONES void column_sums(const float* x, int64_t rows, int64_t cols, int64_t ld,
+                              float* out) {
+  constexpr int64_t kRowBlock = 256;
+  for (int64_t j0 = 0; j0 < cols; j0 += 8 * kW) {  // 128 columns at a time: 8 registers
+    const int64_t width = std::min<int64_t>(8 * kW, cols - j0);
+    double total[8 * kW] = {};
+    for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock) {
+      const int64_t r1 = std::min(rows, r0 + kRowBlock);
+      vf acc[8] = {};
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* row = x + r * ld + j0;
+        if (width == 8 * kW) {
+          for (int v = 0; v < 8; ++v) acc[v] += load(row + v * kW);
+        } else {
+          for (int v = 0; v * kW < width; ++v)
+            acc[v] += load_partial(row + v * kW, std::min<int64_t>(kW, width - v * kW), 0);
+        }
+      }
+      for (int v = 0; v < 8; ++v)
+        for (int l = 0; l < kW; ++l) total[v * kW + l] += acc[v][l];
+    }
+    for (int64_t j = 0; j < width; ++j) out[j0 + j] = static_cast<float>(total[j]);
+  }
+}
+
+MTDNN_CLONES double sum_squares(const float* x, int64_t n) {
+  double total = 0;
+  constexpr int64_t kBlock = 4096;  // float lanes within a block, double across blocks
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    vf acc = {};
+    int64_t i = b;
+    for (; i + kW <= e; i += kW) {
+      vf v = load(x + i);
+      acc += v * v;
+    }
+    if (i < e) {
+      vf v = load_partial(x + i, e - i, 0);
+      acc += v * v;
+    }
+    total += hsum(acc);
+  }
+  return total;
+}
+
+// Written element by element: with -O3 -fno-math-errno GCC vectorises sqrt and division.
+MTDNN_CLONES void adamw(const AdamWStep& s, float* __restrict param, const float* __restrict grad,
+                        float* __restrict m, float* __restrict v, int64_t n) {
+  const float b1 = s.beta1, b2 = s.beta2, c1 = 1.0f - s.beta1, c2 = 1.0f - s.beta2;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = grad[i] * s.grad_scale;
+    const float mi = b1 * m[i] + c1 * g;
+    const float vi = b2 * v[i] + c2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = param[i] * s.decay - s.step_size * mi / (std::sqrt(vi) * s.inv_sqrt_bias2 + s.eps);
+  }
 }
 
 MTDNN_CLONES void exp(const float* x, float* y, int64_t n) {

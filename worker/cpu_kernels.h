@@ -29,7 +29,25 @@ void softmax_row(float* s, const float* bias, int64_t n);
 // In place: dp = scale * p * (dp - sum(p * dp)) over one row of n.
 void softmax_backward_row(const float* p, float* dp, int64_t n, float scale);
 
-// y = exp(x) for n floats (exposed for tests: within 2 ulp of std::exp, 0 below -87.3).
+// out[j] = sum over rows i of x[i * ld + j], j < cols (float lanes within blocks of rows,
+// double across blocks): the bias gradient of a Linear layer.
+void column_sums(const float* x, int64_t rows, int64_t cols, int64_t ld, float* out);
+
+// Sum of x[i]^2 (float lanes, double accumulation across blocks).
+double sum_squares(const float* x, int64_t n);
+
+// AdamW (decoupled weight decay, PyTorch's formulation) over n elements:
+//   g = grad * grad_scale; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+//   p = p * decay - step_size * m / (sqrt(v) * inv_sqrt_bias2 + eps)
+// with decay = 1 - lr * weight_decay, step_size = lr / (1 - b1^t),
+// inv_sqrt_bias2 = 1 / sqrt(1 - b2^t).
+struct AdamWStep {
+  float grad_scale, beta1, beta2, decay, step_size, inv_sqrt_bias2, eps;
+};
+void adamw(const AdamWStep& s, float* param, const float* grad, float* m, float* v, int64_t n);
+
+// y = exp(x) for n floats (exposed for tests): within 2 ulp of std::exp on [-87.3, 88.37],
+// 0 below -87.3, exp(88.376) above (callers pass x <= 0).
 void exp(const float* x, float* y, int64_t n);
 
 }  // namespace mtdnn::worker::kernels

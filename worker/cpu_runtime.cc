@@ -66,6 +66,10 @@ int blas_threads() {
   return blas().get_threads ? blas().get_threads() : 1;
 }
 
+void set_blas_threads(int threads) {
+  if (blas().set_threads) blas().set_threads(threads);
+}
+
 bool sgemm_parallel_safe() { return blas().sgemm != nullptr && blas_threads() == 1; }
 
 void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -26,6 +26,8 @@ std::string configure_cpu_runtime(const CpuRuntimeOptions& options);
 
 // The BLAS's own thread count (1 when unknown or single-threaded).
 int blas_threads();
+// Sets the BLAS's own thread count (OpenBLAS; no effect with another BLAS).
+void set_blas_threads(int threads);
 
 enum class Trans { kNo, kYes };
 

@@ -62,12 +62,14 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
 }
 
 struct LinearFunction : public torch::autograd::Function<LinearFunction> {
-  // x (M, K) contiguous, w (N, K) contiguous, b (N) or undefined.
+  // x (M, K) contiguous, w (N, K) contiguous, b (N) or empty (0) for no bias: custom
+  // functions cannot take undefined tensors.
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w,
                         const Tensor& b) {
     ctx->save_for_backward({x, w});
-    ctx->saved_data["has_bias"] = b.defined();
-    return linear_forward(x, w, b);
+    const bool has_bias = b.numel() > 0;
+    ctx->saved_data["has_bias"] = has_bias;
+    return linear_forward(x, w, has_bias ? b : Tensor());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -87,6 +89,12 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
               dxp + m0 * K, K);
       });
     }
+    const bool bias_grad = ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2);
+    float* dbp = nullptr;
+    if (bias_grad) {
+      db = torch::empty({N}, w.options());  // column sums of dy
+      dbp = db.data_ptr<float>();
+    }
     if (ctx->needs_input_grad(1)) {
       dw = torch::empty({N, K}, w.options());  // dy^T x, split over rows or columns
       float* dwp = dw.data_ptr<float>();
@@ -95,7 +103,9 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
         split_gemm(N, 2 * M * K, [&](int64_t n0, int64_t n1) {
           sgemm(Trans::kYes, Trans::kNo, n1 - n0, K, M, 1.0f, dyp + n0, N, xp, K, 0.0f,
                 dwp + n0 * K, K);
+          if (dbp) kernels::column_sums(dyp + n0, M, n1 - n0, N, dbp + n0);
         });
+        dbp = nullptr;
       } else {
         split_gemm(K, 2 * M * N, [&](int64_t k0, int64_t k1) {
           sgemm(Trans::kYes, Trans::kNo, N, k1 - k0, M, 1.0f, dyp, N, xp + k0, K, 0.0f,
@@ -103,7 +113,7 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
         });
       }
     }
-    if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) db = dy.sum(0);
+    if (dbp) kernels::column_sums(dyp, M, N, N, dbp);
     return {dx, dw, db};
   }
 };
@@ -176,7 +186,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool fu
   auto out_shape = x.sizes().vec();
   out_shape.back() = weight.size(0);
   Tensor y = LinearFunction::apply(x.reshape({-1, K}).contiguous(), weight.contiguous(),
-                                   bias.defined() ? bias.contiguous() : bias);
+                                   bias.defined() ? bias.contiguous() : torch::empty({0}, x.options()));
   return y.view(out_shape);
 }
 

@@ -1,0 +1,230 @@
+// mtdnn-bench-model-torch: training-step throughput of the MT-DNN model on CPU, the
+// workload of ../shared/bench/ref_mtdnn.py (BERT-mini, one task head per task, dropout
+// 0.1, AdamW lr 5e-5 with weight decay 0.01, global-norm clipping at 1.0, one task per
+// batch, padding to the longest row), so scripts/bench-model.sh can put the two side by
+// side. Also measures the machine's GEMM peak (torch::mm, same threads) and reports the
+// model-FLOPs utilisation against it.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "worker/cpu_runtime.h"
+#include "worker/fused_adamw.h"
+#include "worker/mtdnn_model.h"
+
+namespace {
+
+using namespace mtdnn::worker;
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  int layers = 4, hidden = 256, heads = 4, intermediate = 1024, vocab = 30522;
+  int batch = 32, seq = 128, steps = 20, warmup = 3, threads = 2, seed = 0;
+  int gemm = 2048;          // size of the square GEMM that measures the peak
+  std::string lengths;      // folder of <TASK>.txt row lengths: real GLUE batches
+  bool fused = true;        // false: LibTorch reference ops
+  bool runtime = true;      // false: leave BLAS threads and malloc as they are
+  bool dropout = true;
+};
+
+void usage() {
+  std::printf(
+      "usage: mtdnn-bench-model-torch [--layers N] [--hidden N] [--heads N] [--intermediate N]\n"
+      "  [--vocab N] [--batch N] [--seq N] [--lengths DIR] [--steps N] [--warmup N]\n"
+      "  [--threads N] [--seed N] [--gemm N] [--reference-ops] [--no-runtime] [--no-dropout]\n"
+      "Prints: steps/s S tokens/s T sequences/s Q padded_tokens/s P (tokens = real tokens),\n"
+      "then the GEMM peak, the model GFLOP per step and the MFU against the peak.\n");
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        usage();
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "--layers") a.layers = std::stoi(next());
+    else if (k == "--hidden") a.hidden = std::stoi(next());
+    else if (k == "--heads") a.heads = std::stoi(next());
+    else if (k == "--intermediate") a.intermediate = std::stoi(next());
+    else if (k == "--vocab") a.vocab = std::stoi(next());
+    else if (k == "--batch") a.batch = std::stoi(next());
+    else if (k == "--seq") a.seq = std::stoi(next());
+    else if (k == "--lengths") a.lengths = next();
+    else if (k == "--steps") a.steps = std::stoi(next());
+    else if (k == "--warmup") a.warmup = std::stoi(next());
+    else if (k == "--threads") a.threads = std::stoi(next());
+    else if (k == "--seed") a.seed = std::stoi(next());
+    else if (k == "--gemm") a.gemm = std::stoi(next());
+    else if (k == "--reference-ops") a.fused = false;
+    else if (k == "--no-runtime") a.runtime = false;
+    else if (k == "--no-dropout") a.dropout = false;
+    else {
+      usage();
+      std::exit(k == "--help" || k == "-h" ? 0 : 2);
+    }
+  }
+  return a;
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// GFLOP/s of an n x n x n torch::mm (best of a few), with the current thread settings.
+double gemm_peak(int n) {
+  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  torch::mm_out(c, a, b);
+  double best = 0;
+  for (int r = 0; r < 5; ++r) {
+    auto t0 = Clock::now();
+    torch::mm_out(c, a, b);
+    best = std::max(best, 2.0 * n * n * n / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
+// Task name -> classes (1 = regression), as the reference script.
+int n_class(const std::string& task) {
+  if (task == "STS-B") return 1;
+  if (task == "MNLI") return 3;
+  return 2;
+}
+
+struct Workload {
+  std::map<std::string, std::vector<int>> lengths;   // task -> row lengths
+  std::vector<std::pair<std::string, size_t>> batches;  // (task, first row), shuffled
+};
+
+Workload make_workload(const Args& a) {
+  Workload w;
+  if (a.lengths.empty()) {
+    w.lengths["fixed"] = std::vector<int>(a.batch * 64, a.seq);
+  } else {
+    for (const auto& entry : std::filesystem::directory_iterator(a.lengths)) {
+      const auto path = entry.path();
+      if (path.extension() != ".txt") continue;
+      std::ifstream in(path);
+      std::vector<int> ls;
+      for (int x; in >> x;) ls.push_back(x);
+      w.lengths[path.stem().string()] = ls;
+    }
+  }
+  for (const auto& [task, ls] : w.lengths)
+    for (size_t i = 0; i < ls.size(); i += a.batch) w.batches.emplace_back(task, i);
+  std::mt19937 rng(a.seed);
+  std::shuffle(w.batches.begin(), w.batches.end(), rng);
+  return w;
+}
+
+struct StepStats {
+  int64_t real = 0, padded = 0, seqs = 0;
+  double flops = 0;  // model FLOPs of the step (forward + backward)
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  torch::manual_seed(a.seed);
+  at::set_num_threads(a.threads);
+  // Peak first, with the BLAS's own threads (what torch::mm uses by default).
+  const double peak_before = gemm_peak(a.gemm);
+  std::string runtime = "runtime untouched";
+  if (a.runtime) runtime = configure_cpu_runtime({a.threads, true, true});
+
+  BertConfig config;
+  config.num_hidden_layers = a.layers;
+  config.hidden_size = a.hidden;
+  config.num_attention_heads = a.heads;
+  config.intermediate_size = a.intermediate;
+  config.vocab_size = a.vocab;
+  if (!a.dropout) config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0;
+  const Workload work = make_workload(a);
+  MtdnnModelOptions options;
+  options.config = config;
+  options.fused = a.fused;
+  for (const auto& [task, ls] : work.lengths) {
+    HeadSpec spec;
+    spec.task = task;
+    spec.n_class = std::max(2, n_class(task));
+    spec.kind = n_class(task) == 1 ? HeadKind::kRegression : HeadKind::kClassification;
+    spec.dropout_p = a.dropout ? 0.1 : 0.0;
+    options.heads.push_back(spec);
+  }
+  MtdnnModel model(options);
+  model->train();
+  FusedAdamW optimizer(model->parameters(), FusedAdamWOptions{});
+
+  const int64_t H = a.hidden, I = a.intermediate, L = a.layers;
+  auto step = [&](int k) {
+    const auto& [task, start] = work.batches[k % work.batches.size()];
+    const auto& all = work.lengths.at(task);
+    std::vector<int64_t> ls(all.begin() + start, all.begin() + std::min(all.size(), start + a.batch));
+    const int64_t B = ls.size(), T = *std::max_element(ls.begin(), ls.end());
+    auto lens = torch::tensor(ls, torch::kLong);
+    auto mask = (torch::arange(T).unsqueeze(0) < lens.unsqueeze(1)).to(torch::kLong);  // (B, T)
+    ModelInput in;
+    in.input_ids = torch::randint(1000, a.vocab, {B, T}, torch::kLong) * mask;
+    in.token_type_ids = torch::zeros({B, T}, torch::kLong);
+    in.attention_mask = mask;
+    const int c = n_class(task);
+    in.labels = c == 1 ? torch::rand({B}) * 5 : torch::randint(c, {B}, torch::kLong);
+    auto out = model->forward(task, in);
+    optimizer.zero_grad();
+    out.loss.backward();
+    optimizer.step();
+    StepStats s;
+    s.real = std::accumulate(ls.begin(), ls.end(), int64_t{0});
+    s.padded = B * T;
+    s.seqs = B;
+    // Matmul FLOPs: per token and layer 2(4H^2 + 2HI) in the projections and 4TH in the
+    // attention products; pooler and head on B rows; backward twice the forward.
+    const double fwd = static_cast<double>(B * T) * L * (2.0 * (4 * H * H + 2 * H * I) + 4.0 * T * H) +
+                       2.0 * B * (H * H + H * std::max(c, 1));
+    s.flops = 3 * fwd;
+    return s;
+  };
+
+  for (int k = 0; k < a.warmup; ++k) step(k);
+  StepStats total;
+  auto t0 = Clock::now();
+  for (int k = a.warmup; k < a.warmup + a.steps; ++k) {
+    auto s = step(k);
+    total.real += s.real;
+    total.padded += s.padded;
+    total.seqs += s.seqs;
+    total.flops += s.flops;
+  }
+  const double dt = seconds_since(t0);
+
+  // Peak again after the run (BLAS threads restored), keep the higher: a conservative MFU.
+  set_blas_threads(a.threads);
+  const double peak = std::max(peak_before, gemm_peak(a.gemm));
+  const double achieved = total.flops / dt / 1e9;
+  std::printf("steps/s %.3f tokens/s %.0f sequences/s %.1f padded_tokens/s %.0f\n", a.steps / dt,
+              total.real / dt, total.seqs / dt, total.padded / dt);
+  std::printf("gemm_peak_gflops %.1f (torch::mm %dx%dx%d, %d threads)\n", peak, a.gemm, a.gemm,
+              a.gemm, a.threads);
+  std::printf("model_gflop_per_step %.2f achieved_gflops %.1f mfu %.1f%%\n",
+              total.flops / a.steps / 1e9, achieved, 100 * achieved / peak);
+  std::printf("config L=%d H=%d A=%d I=%d V=%d batch=%d %s threads=%d ops=%s; %s\n", a.layers,
+              a.hidden, a.heads, a.intermediate, a.vocab, a.batch,
+              a.lengths.empty() ? ("seq=" + std::to_string(a.seq)).c_str() : "GLUE lengths",
+              a.threads, a.fused ? "fused" : "reference", runtime.c_str());
+  return 0;
+}

@@ -1,0 +1,184 @@
+// Fused CPU ops against the LibTorch reference formulas: Linear, attention and dropout,
+// forward and backward, with the BLAS multi-threaded (serial GEMM calls) and single-
+// threaded (GEMMs split across threads); the vectorised exp; FusedAdamW against
+// torch::optim::AdamW with clip_grad_norm_.
+#include <cmath>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "golden_util.h"
+#include "worker/cpu_kernels.h"
+#include "worker/cpu_runtime.h"
+#include "worker/fused_adamw.h"
+#include "worker/fused_ops.h"
+
+namespace mtdnn::worker {
+namespace {
+
+using test::close;
+
+// Runs the test body with the BLAS single-threaded when `split` (the fused ops then split
+// GEMMs across OpenMP threads), restoring the BLAS threads afterwards.
+class BlasMode : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    saved_ = blas_threads();
+    if (GetParam()) set_blas_threads(1);
+    at::set_num_threads(2);
+  }
+  void TearDown() override { set_blas_threads(saved_); }
+  int saved_ = 1;
+};
+
+TEST_P(BlasMode, LinearMatchesReference) {
+  torch::manual_seed(10);
+  for (auto shape : std::vector<std::vector<int64_t>>{{300, 70}, {4, 33, 48}, {1, 5}, {513, 600}}) {
+    const int64_t K = shape.back(), N = shape.size() == 2 && shape[0] == 1 ? 3 : 96;
+    auto x = torch::randn(shape).requires_grad_();
+    auto w = torch::randn({N, K}).requires_grad_();
+    for (bool with_bias : {true, false}) {
+      auto b = with_bias ? torch::randn({N}).requires_grad_() : torch::Tensor();
+      auto y = ops::linear(x, w, b);
+      auto g = torch::randn_like(y);
+      auto grads = torch::autograd::grad({y}, with_bias ? std::vector<torch::Tensor>{x, w, b}
+                                                        : std::vector<torch::Tensor>{x, w},
+                                         {g});
+      auto yr = torch::nn::functional::linear(x, w, b);
+      auto gr = torch::autograd::grad({yr}, with_bias ? std::vector<torch::Tensor>{x, w, b}
+                                                      : std::vector<torch::Tensor>{x, w},
+                                      {g});
+      EXPECT_TRUE(close(y, yr, 1e-5));
+      for (size_t i = 0; i < grads.size(); ++i) EXPECT_TRUE(close(grads[i], gr[i], 1e-5)) << i;
+    }
+  }
+}
+
+TEST_P(BlasMode, AttentionMatchesReference) {
+  torch::manual_seed(11);
+  const int64_t B = 5, T = 19, NH = 3, D = 8, H = NH * D;
+  auto qkv = torch::randn({B, T, 3 * H}).requires_grad_();
+  auto mask = torch::ones({B, T}, torch::kLong);
+  mask[1].narrow(0, 11, 8).zero_();  // padded tail
+  mask[2][4] = 0;                    // a hole
+  mask[2].narrow(0, 15, 4).zero_();
+  mask[3].narrow(0, 1, 18).zero_();  // only [CLS]
+  auto y = ops::self_attention(qkv, mask, NH, 0.0, false);
+  auto yr = ops::self_attention(qkv, mask, NH, 0.0, false, /*fused=*/false);
+  EXPECT_TRUE(close(y, yr, 1e-5));
+  auto g = torch::randn_like(y);
+  auto dq = torch::autograd::grad({y}, {qkv}, {g})[0];
+  auto dqr = torch::autograd::grad({yr}, {qkv}, {g})[0];
+  EXPECT_TRUE(close(dq, dqr, 1e-5));
+}
+
+TEST_P(BlasMode, AttentionDropoutMasksMatchBetweenForwardAndBackward) {
+  // With every value row equal to one-hot(j), the output is the dropped probabilities
+  // themselves; the gradient must use the same mask.
+  torch::manual_seed(12);
+  const int64_t B = 2, T = 16, NH = 2, D = 16, H = NH * D;
+  auto qkv = torch::zeros({B, T, 3 * H});
+  qkv.narrow(2, 0, 2 * H).normal_();
+  for (int64_t h = 0; h < NH; ++h)
+    qkv.narrow(2, 2 * H + h * D, D).copy_(torch::eye(T).expand({B, T, T}));
+  qkv.requires_grad_();
+  auto mask = torch::ones({B, T}, torch::kLong);
+  auto y = ops::self_attention(qkv, mask, NH, 0.5, /*training=*/true);  // (B, T, H)
+  auto probs = ops::self_attention(qkv, mask, NH, 0.0, false).detach();
+  auto kept = (y != 0).to(torch::kFloat);
+  const double keep_rate = kept.mean().item<double>();
+  EXPECT_NEAR(keep_rate, 0.5, 0.06);
+  EXPECT_TRUE(close(y, probs * kept * 2, 1e-5)) << "kept entries scaled by 1/(1-p)";
+  // d(sum(y * g))/dV for value row j is sum_i P_drop[i, j] g[i]: only kept entries count.
+  auto g = torch::randn_like(y);
+  auto dqkv = torch::autograd::grad({y}, {qkv}, {g})[0];
+  for (int64_t h = 0; h < NH; ++h) {
+    auto pd = (probs * kept * 2).narrow(2, h * D, D);  // (B, T, T) for this head
+    auto dv = torch::bmm(pd.transpose(1, 2), g.narrow(2, h * D, D));
+    EXPECT_TRUE(close(dqkv.narrow(2, 2 * H + h * D, D), dv, 1e-5)) << "head " << h;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Blas, BlasMode, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "split" : "threaded_blas"; });
+
+TEST(FusedOps, DropoutKeepsOneMinusPAndScales) {
+  torch::manual_seed(13);
+  auto x = torch::ones({1000, 1000}).requires_grad_();
+  auto y = ops::dropout(x, 0.1, true);
+  const double kept = (y != 0).to(torch::kDouble).mean().item<double>();
+  EXPECT_NEAR(kept, 0.9, 0.002);
+  EXPECT_NEAR(y.max().item<float>(), 1 / 0.9, 1e-6);
+  auto dx = torch::autograd::grad({y}, {x}, {torch::ones_like(y)})[0];
+  EXPECT_TRUE(torch::equal(dx, y.detach())) << "backward regenerates the same mask";
+  EXPECT_TRUE(torch::equal(ops::dropout(x, 0.1, false), x));
+  // Neighbouring elements are independent (no visible pattern in the counter hash).
+  auto k = (y.detach().reshape(-1) != 0).to(torch::kDouble);
+  const double both = (k.narrow(0, 0, k.numel() - 1) * k.narrow(0, 1, k.numel() - 1)).mean().item<double>();
+  EXPECT_NEAR(both, 0.81, 0.003);
+}
+
+TEST(FusedOps, DropoutAddMatchesDropoutPlusResidual) {
+  auto x = torch::randn({64, 48}).requires_grad_();
+  auto r = torch::randn({64, 48}).requires_grad_();
+  torch::manual_seed(14);
+  auto y = ops::dropout_add(x, r, 0.3, true);
+  torch::manual_seed(14);
+  auto y2 = ops::dropout(x, 0.3, true) + r;
+  EXPECT_TRUE(close(y, y2, 1e-6));
+  auto g = torch::randn_like(y);
+  auto a = torch::autograd::grad({y}, {x, r}, {g});
+  auto b = torch::autograd::grad({y2}, {x, r}, {g});
+  EXPECT_TRUE(close(a[0], b[0], 1e-6));
+  EXPECT_TRUE(close(a[1], b[1], 1e-6));
+}
+
+TEST(CpuKernels, ExpIsAccurate) {
+  std::vector<float> x, y(20001);
+  for (int i = 0; i <= 20000; ++i) x.push_back(-100.0f + 0.0094f * i);  // up to 88
+  kernels::exp(x.data(), y.data(), x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] < -87.3f) {
+      EXPECT_EQ(y[i], 0.0f);
+      continue;
+    }
+    const double ref = std::exp(static_cast<double>(x[i]));
+    ASSERT_LE(std::abs(y[i] - ref) / ref, 3e-7) << "x = " << x[i];
+  }
+}
+
+TEST(FusedAdamW, MatchesTorchAdamWWithClipping) {
+  torch::manual_seed(15);
+  std::vector<torch::Tensor> a = {torch::randn({40, 30}).requires_grad_(),
+                                  torch::randn({30}).requires_grad_(),
+                                  torch::randn({70001}).requires_grad_()};
+  std::vector<torch::Tensor> b;
+  for (const auto& p : a) b.push_back(p.detach().clone().requires_grad_());
+  FusedAdamWOptions o;
+  o.lr = 1e-2;
+  o.weight_decay = 0.1;
+  o.max_grad_norm = 1.0;
+  FusedAdamW fused(a, o);
+  torch::optim::AdamW reference(b, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  for (int step = 0; step < 5; ++step) {
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : a) grads.push_back(torch::randn_like(p) * (step + 1));
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i].mutable_grad() = grads[i].clone();
+      b[i].mutable_grad() = grads[i].clone();
+    }
+    const double norm = fused.step();
+    const double ref_norm = torch::nn::utils::clip_grad_norm_(b, 1.0);
+    reference.step();
+    EXPECT_NEAR(norm, ref_norm, 1e-4 * ref_norm);
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_TRUE(close(a[i], b[i], 1e-6, 1e-7)) << "step " << step << " tensor " << i;
+  }
+  fused.zero_grad();
+  EXPECT_FALSE(a[0].grad().defined());
+}
+
+}  // namespace
+}  // namespace mtdnn::worker

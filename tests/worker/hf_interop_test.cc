@@ -1,0 +1,185 @@
+// Hugging Face interop: the golden model.safetensors round-trips bit-exactly; strict
+// loading names every missing, unexpected and mis-shaped tensor; accepted prefixes and
+// documented extras (bert., scoring_list.N., cls.*, position_ids); whole-model export.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "golden_util.h"
+#include "test_support.h"
+#include "worker/hf_interop.h"
+#include "worker/safetensors.h"
+
+namespace mtdnn::worker {
+namespace {
+
+namespace fs = std::filesystem;
+using ::mtdnn::test::read_file;
+using ::mtdnn::test::ScratchDir;
+using test::golden_dir;
+
+NamedTensors golden_tensors() { return read_safetensors((golden_dir("tiny") / "model.safetensors").string()); }
+
+// A BERT directory with the golden config and the given tensors.
+void write_bert_dir(const fs::path& dir, const NamedTensors& tensors) {
+  fs::create_directories(dir);
+  fs::copy_file(golden_dir("tiny") / "config.json", dir / "config.json");
+  write_safetensors((dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
+}
+
+std::string load_error(const fs::path& dir) {
+  try {
+    load_hf_bert(dir.string());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(HfInterop, GoldenModelRoundTripsBitExactly) {
+  ScratchDir dir("hf-roundtrip");
+  auto encoder = load_hf_bert(golden_dir("tiny").string());
+  export_hf_bert(*encoder, (dir / "out").string());
+  EXPECT_EQ(read_file(dir / "out" / "model.safetensors"),
+            read_file(golden_dir("tiny") / "model.safetensors"));
+  BertConfig exported = read_bert_config((dir / "out" / "config.json").string());
+  BertConfig original = read_bert_config((golden_dir("tiny") / "config.json").string());
+  EXPECT_EQ(exported.vocab_size, original.vocab_size);
+  EXPECT_EQ(exported.num_hidden_layers, original.num_hidden_layers);
+  EXPECT_EQ(exported.hidden_size, original.hidden_size);
+  EXPECT_EQ(exported.intermediate_size, original.intermediate_size);
+  EXPECT_EQ(exported.max_position_embeddings, original.max_position_embeddings);
+}
+
+TEST(HfInterop, MissingTensorIsNamed) {
+  ScratchDir dir("hf-missing");
+  auto tensors = golden_tensors();
+  tensors.erase(std::remove_if(tensors.begin(), tensors.end(),
+                               [](const auto& t) { return t.first == "encoder.layer.1.output.dense.bias"; }),
+                tensors.end());
+  write_bert_dir(dir / "m", tensors);
+  const std::string err = load_error(dir / "m");
+  EXPECT_NE(err.find("missing tensor 'encoder.layer.1.output.dense.bias'"), std::string::npos) << err;
+  EXPECT_NE(err.find("model.safetensors"), std::string::npos) << err;
+}
+
+TEST(HfInterop, UnexpectedTensorIsNamed) {
+  ScratchDir dir("hf-unexpected");
+  auto tensors = golden_tensors();
+  tensors.emplace_back("encoder.layer.7.output.dense.bias", torch::zeros({32}));
+  write_bert_dir(dir / "m", tensors);
+  const std::string err = load_error(dir / "m");
+  EXPECT_NE(err.find("unexpected tensor 'encoder.layer.7.output.dense.bias'"), std::string::npos) << err;
+}
+
+TEST(HfInterop, MisShapedTensorIsNamed) {
+  ScratchDir dir("hf-shape");
+  auto tensors = golden_tensors();
+  for (auto& [name, t] : tensors)
+    if (name == "pooler.dense.weight") t = torch::zeros({32, 16});
+  write_bert_dir(dir / "m", tensors);
+  const std::string err = load_error(dir / "m");
+  EXPECT_NE(err.find("tensor 'pooler.dense.weight' has shape (32, 16)"), std::string::npos) << err;
+  EXPECT_NE(err.find("(32, 32)"), std::string::npos) << err;
+}
+
+TEST(HfInterop, FailedLoadLeavesTheModelUntouched) {
+  ScratchDir dir("hf-atomic");
+  auto tensors = golden_tensors();
+  for (auto& [name, t] : tensors) t = torch::zeros_like(t);
+  tensors.pop_back();
+  write_bert_dir(dir / "m", tensors);
+  auto encoder = load_hf_bert(golden_dir("tiny").string());
+  auto before = encoder->named_parameters()["embeddings.word_embeddings.weight"].clone();
+  EXPECT_THROW(load_hf_bert_into(*encoder, (dir / "m").string()), InputError);
+  EXPECT_TRUE(torch::equal(encoder->named_parameters()["embeddings.word_embeddings.weight"], before));
+}
+
+TEST(HfInterop, AcceptsBertPrefixAndIgnoresDocumentedExtras) {
+  ScratchDir dir("hf-prefix");
+  NamedTensors tensors;
+  for (const auto& [name, t] : golden_tensors()) tensors.emplace_back("bert." + name, t);
+  tensors.emplace_back("bert.embeddings.position_ids", torch::arange(64, torch::kLong).unsqueeze(0));
+  tensors.emplace_back("cls.predictions.bias", torch::zeros({100}));
+  tensors.emplace_back("cls.predictions.transform.dense.weight", torch::zeros({32, 32}));
+  tensors.emplace_back("cls.seq_relationship.weight", torch::zeros({2, 32}));
+  write_bert_dir(dir / "m", tensors);
+  auto encoder = load_hf_bert((dir / "m").string());
+  auto golden = load_hf_bert(golden_dir("tiny").string());
+  auto gp = golden->named_parameters();
+  for (const auto& item : encoder->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), gp[item.key()])) << item.key();
+}
+
+TEST(HfInterop, HalfPrecisionFilesLoadIntoFloatParameters) {
+  ScratchDir dir("hf-half");
+  NamedTensors tensors;
+  for (const auto& [name, t] : golden_tensors()) tensors.emplace_back(name, t.to(torch::kBFloat16));
+  write_bert_dir(dir / "m", tensors);
+  auto encoder = load_hf_bert((dir / "m").string());
+  auto w = encoder->named_parameters()["pooler.dense.weight"];
+  EXPECT_EQ(w.scalar_type(), torch::kFloat);
+  for (const auto& [name, t] : tensors)
+    if (name == "pooler.dense.weight") EXPECT_TRUE(torch::equal(w, t.to(torch::kFloat)));
+}
+
+TEST(HfInterop, ModelExportImportRoundTripAndMtDnnNames) {
+  ScratchDir dir("hf-model");
+  auto model = test::golden_model("tiny");
+  export_mtdnn_model(*model, (dir / "export").string());
+  SafetensorsFile f((dir / "export" / "model.safetensors").string());
+  EXPECT_TRUE(f.contains("encoder.layer.0.attention.self.query.weight"));
+  EXPECT_TRUE(f.contains("heads.san.rnn.weight_ih"));
+  EXPECT_TRUE(f.contains("cls.predictions.transform.LayerNorm.bias")) << "MLM head under HF's name";
+  EXPECT_TRUE(f.contains("cls.seq_relationship.weight")) << "NSP head under HF's name";
+  // Into a fresh model: every parameter comes back exactly.
+  MtdnnModel fresh(test::golden_model_options("tiny"));
+  load_mtdnn_model(*fresh, f.path());
+  auto a = model->named_parameters();
+  for (const auto& item : fresh->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), a[item.key()])) << item.key();
+  // mt-dnn's names: bert.<key> and scoring_list.<task id>.<key>.
+  NamedTensors mtdnn;
+  for (const auto& item : model->named_parameters()) {
+    std::string name = item.key();
+    for (size_t i = 0; i < model->tasks().size(); ++i) {
+      const std::string prefix = "heads." + model->tasks()[i] + ".";
+      if (name.rfind(prefix, 0) == 0) name = "scoring_list." + std::to_string(i) + "." + name.substr(prefix.size());
+    }
+    mtdnn.emplace_back(name, item.value());
+  }
+  write_safetensors((dir / "mtdnn.safetensors").string(), mtdnn);
+  MtdnnModel other(test::golden_model_options("tiny"));
+  load_mtdnn_model(*other, (dir / "mtdnn.safetensors").string());
+  for (const auto& item : other->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), a[item.key()])) << item.key();
+  // A head index beyond the model's tasks is unexpected, and named.
+  mtdnn.emplace_back("scoring_list.9.weight", torch::zeros({2, 32}));
+  write_safetensors((dir / "bad.safetensors").string(), mtdnn);
+  try {
+    load_mtdnn_model(*other, (dir / "bad.safetensors").string());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected tensor 'scoring_list.9.weight'"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(HfInterop, UntiedDecoderIsRefused) {
+  ScratchDir dir("hf-untied");
+  auto model = test::golden_model("tiny");
+  NamedTensors tensors = mtdnn_export_state(*model);
+  tensors.emplace_back("cls.predictions.decoder.weight", torch::zeros({100, 32}));
+  write_safetensors((dir / "m.safetensors").string(), tensors);
+  try {
+    load_mtdnn_model(*model, (dir / "m.safetensors").string());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("cls.predictions.decoder.weight"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mtdnn::worker
