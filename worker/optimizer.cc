@@ -1,0 +1,188 @@
+// AdamW / Adamax, gradient norm and learning-rate schedule (see optimizer.h). The
+// per-element kernels are plain loops over raw float pointers, split across the intra-op
+// threads by at::parallel_for; scalars are computed once per parameter in double.
+#include "worker/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+// Lets GCC vectorise sqrt in the AdamW kernel (no errno to set: v >= 0 always).
+#if defined(__GNUC__) && !defined(__clang__)
+#define MTDNN_NO_MATH_ERRNO __attribute__((optimize("no-math-errno")))
+#else
+#define MTDNN_NO_MATH_ERRNO
+#endif
+
+namespace mtdnn::worker {
+
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;  // elements per parallel chunk
+
+struct StepScalars {
+  float decay;       // 1 - lr wd (1 when the parameter is not decayed)
+  float grad_scale;  // clipping factor
+  float beta1, one_minus_beta1, beta2, one_minus_beta2;
+  float step_size;   // lr / (1 - b1^t)
+  float inv_sqrt_bias2;  // AdamW: 1 / sqrt(1 - b2^t)
+  float eps;
+};
+
+MTDNN_NO_MATH_ERRNO void adamw_kernel(const StepScalars& s, float* __restrict p, const float* __restrict g,
+                                      float* __restrict m, float* __restrict v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i] * s.grad_scale;
+    const float mi = s.beta1 * m[i] + s.one_minus_beta1 * gi;
+    const float vi = s.beta2 * v[i] + s.one_minus_beta2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    const float denom = std::sqrt(vi) * s.inv_sqrt_bias2 + s.eps;
+    p[i] = p[i] * s.decay - s.step_size * (mi / denom);
+  }
+}
+
+void adamax_kernel(const StepScalars& s, float* __restrict p, const float* __restrict g, float* __restrict m,
+                   float* __restrict u, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i] * s.grad_scale;
+    const float mi = s.beta1 * m[i] + s.one_minus_beta1 * gi;
+    const float ui = std::max(s.beta2 * u[i], std::fabs(gi) + s.eps);
+    m[i] = mi;
+    u[i] = ui;
+    p[i] = p[i] * s.decay - s.step_size * (mi / ui);
+  }
+}
+
+double sum_squares(const float* x, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+  return s;
+}
+
+}  // namespace
+
+OptimizerKind parse_optimizer_kind(const std::string& name) {
+  if (name == "adamw") return OptimizerKind::kAdamW;
+  if (name == "adamax") return OptimizerKind::kAdamax;
+  throw InputError(fmt::format("optimizer: expected adamw or adamax, got '{}'", name));
+}
+
+const char* to_string(OptimizerKind kind) { return kind == OptimizerKind::kAdamW ? "adamw" : "adamax"; }
+
+bool weight_decay_applies(const std::string& name) {
+  // Dot-separated components: "...attention.output.LayerNorm.weight", "...dense.bias".
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    std::string part = name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part == "bias" || part == "LayerNorm") return false;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return true;
+}
+
+double clip_coefficient(double norm, double max_norm) {
+  if (max_norm <= 0) return 1.0;
+  return std::min(1.0, max_norm / (norm + 1e-6));
+}
+
+Optimizer::Optimizer(std::vector<NamedParameter> params, OptimizerOptions options)
+    : params_(std::move(params)), options_(options) {
+  MTDNN_INPUT_CHECK(options_.beta1 >= 0 && options_.beta1 < 1 && options_.beta2 >= 0 && options_.beta2 < 1,
+                    "optimizer betas must lie in [0, 1), got {} and {}", options_.beta1, options_.beta2);
+  MTDNN_INPUT_CHECK(options_.eps > 0, "optimizer eps must be > 0, got {}", options_.eps);
+  MTDNN_INPUT_CHECK(options_.weight_decay >= 0, "weight decay must be >= 0, got {}", options_.weight_decay);
+  for (const auto& np : params_) {
+    MTDNN_CHECK(np.param.device().is_cpu() && np.param.scalar_type() == torch::kFloat && np.param.is_contiguous(),
+                "optimizer: parameter {} is not a contiguous CPU float32 tensor", np.name);
+    ParamState s;
+    s.exp_avg = torch::zeros_like(np.param);
+    s.exp_sec = torch::zeros_like(np.param);
+    s.decay = weight_decay_applies(np.name);
+    state_.push_back(std::move(s));
+  }
+}
+
+double Optimizer::grad_norm() const {
+  double total = 0;
+  for (const auto& np : params_) {
+    const torch::Tensor& grad = np.param.grad();
+    if (!grad.defined()) continue;
+    torch::Tensor g = grad.contiguous();
+    const float* x = g.data_ptr<float>();
+    const int64_t n = g.numel();
+    const int64_t chunks = (n + kGrain - 1) / kGrain;
+    std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c)
+        partial[static_cast<size_t>(c)] = sum_squares(x + c * kGrain, std::min(kGrain, n - c * kGrain));
+    });
+    for (double p : partial) total += p;  // fixed order
+  }
+  return std::sqrt(total);
+}
+
+void Optimizer::step(double lr, double grad_scale) {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor& p = params_[i].param;
+    const torch::Tensor& grad = p.grad();
+    if (!grad.defined()) continue;
+    ParamState& st = state_[i];
+    torch::Tensor g = grad.contiguous();
+    MTDNN_CHECK(g.scalar_type() == torch::kFloat && g.sizes() == p.sizes(),
+                "optimizer: gradient of {} is not float32 of the parameter's shape", params_[i].name);
+    ++st.steps;
+    const double t = static_cast<double>(st.steps);
+    StepScalars s{};
+    s.decay = static_cast<float>(st.decay ? 1.0 - lr * options_.weight_decay : 1.0);
+    s.grad_scale = static_cast<float>(grad_scale);
+    s.beta1 = static_cast<float>(options_.beta1);
+    s.one_minus_beta1 = static_cast<float>(1.0 - options_.beta1);
+    s.beta2 = static_cast<float>(options_.beta2);
+    s.one_minus_beta2 = static_cast<float>(1.0 - options_.beta2);
+    s.step_size = static_cast<float>(lr / (1.0 - std::pow(options_.beta1, t)));
+    s.inv_sqrt_bias2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
+    s.eps = static_cast<float>(options_.eps);
+    float* pp = p.data_ptr<float>();
+    const float* gp = g.data_ptr<float>();
+    float* mp = st.exp_avg.data_ptr<float>();
+    float* vp = st.exp_sec.data_ptr<float>();
+    const bool adamw = options_.kind == OptimizerKind::kAdamW;
+    at::parallel_for(0, p.numel(), kGrain, [&](int64_t b, int64_t e) {
+      if (adamw)
+        adamw_kernel(s, pp + b, gp + b, mp + b, vp + b, e - b);
+      else
+        adamax_kernel(s, pp + b, gp + b, mp + b, vp + b, e - b);
+    });
+    // Written through raw pointers: tell autograd the parameter changed, as in-place ops do.
+    p.unsafeGetTensorImpl()->bump_version();
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (auto& np : params_) np.param.mutable_grad() = torch::Tensor();
+}
+
+LrScheduleKind parse_lr_schedule_kind(const std::string& name) {
+  if (name == "linear") return LrScheduleKind::kLinear;
+  if (name == "constant") return LrScheduleKind::kConstant;
+  throw InputError(fmt::format("lr-schedule: expected linear or constant, got '{}'", name));
+}
+
+const char* to_string(LrScheduleKind kind) { return kind == LrScheduleKind::kLinear ? "linear" : "constant"; }
+
+double LrSchedule::at(int64_t step) const {
+  if (step < warmup_steps) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
+  if (kind == LrScheduleKind::kConstant) return lr;
+  const int64_t decay_steps = std::max<int64_t>(1, total_steps - warmup_steps);
+  return lr * static_cast<double>(std::max<int64_t>(0, total_steps - step)) / static_cast<double>(decay_steps);
+}
+
+}  // namespace mtdnn::worker

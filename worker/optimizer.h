@@ -1,0 +1,99 @@
+// The training optimizer: AdamW (PyTorch's decoupled weight decay) and mt-dnn's Adamax,
+// with global gradient-norm clipping folded into the update and the learning-rate
+// schedule (linear warm-up then linear decay, or constant). Each update is one fused pass
+// over a parameter (decay, moments and step per element); parameters whose .grad is
+// undefined are skipped entirely, so a task head that was not in the batch is not touched
+// (not even decayed) and its step count does not advance. Used by the trainer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace mtdnn::worker {
+
+enum class OptimizerKind {
+  // m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+  // p -= lr wd p;  p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+  kAdamW,
+  // mt-dnn's Adamax: m = b1 m + (1-b1) g;  u = max(b2 u, |g| + eps)
+  // p -= lr wd p;  p -= lr / (1 - b1^t) * m / u
+  kAdamax,
+};
+
+// "adamw" or "adamax"; InputError otherwise.
+OptimizerKind parse_optimizer_kind(const std::string& name);
+const char* to_string(OptimizerKind kind);
+
+struct OptimizerOptions {
+  OptimizerKind kind = OptimizerKind::kAdamax;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-6;
+  double weight_decay = 0.01;  // decoupled; never applied to bias and LayerNorm parameters
+};
+
+struct NamedParameter {
+  std::string name;     // state-dict name, e.g. bert.encoder.layer.0.output.LayerNorm.weight
+  torch::Tensor param;  // CPU float32, contiguous
+};
+
+// Whether a parameter gets weight decay: not when its name has a `bias` or `LayerNorm`
+// component (BERT's and mt-dnn's no_decay list).
+bool weight_decay_applies(const std::string& name);
+
+// torch.nn.utils.clip_grad_norm_'s factor: min(1, max_norm / (norm + 1e-6)); 1 when
+// max_norm <= 0 (no clipping).
+double clip_coefficient(double norm, double max_norm);
+
+class Optimizer {
+ public:
+  struct ParamState {
+    torch::Tensor exp_avg;  // m, shape of the parameter
+    torch::Tensor exp_sec;  // v (AdamW) or u (Adamax), shape of the parameter
+    int64_t steps = 0;      // updates this parameter received (its t)
+    bool decay = true;
+  };
+
+  Optimizer(std::vector<NamedParameter> params, OptimizerOptions options);
+
+  // L2 norm of all defined gradients, accumulated in double in a fixed order (the same
+  // value whatever the thread count). NaN or Inf when a gradient holds one.
+  double grad_norm() const;
+  // One update at learning rate `lr` of every parameter that has a gradient, reading each
+  // gradient multiplied by `grad_scale` (the clipping factor) without modifying it.
+  void step(double lr, double grad_scale = 1.0);
+  // Drops every gradient (sets .grad undefined).
+  void zero_grad();
+
+  const OptimizerOptions& options() const { return options_; }
+  const std::vector<NamedParameter>& params() const { return params_; }
+  const std::vector<ParamState>& state() const { return state_; }
+  std::vector<ParamState>& mutable_state() { return state_; }
+
+ private:
+  std::vector<NamedParameter> params_;
+  std::vector<ParamState> state_;
+  OptimizerOptions options_;
+};
+
+enum class LrScheduleKind { kLinear, kConstant };
+
+// "linear" or "constant"; InputError otherwise.
+LrScheduleKind parse_lr_schedule_kind(const std::string& name);
+const char* to_string(LrScheduleKind kind);
+
+// Learning rate of optimizer step s (0-based) of `total_steps`:
+//   linear:   s < W: lr (s + 1) / W;  else lr (total - s) / (total - W)
+//             (peak lr on step W - 1 and W, lr / (total - W) on the last step, never 0)
+//   constant: lr (after the same warm-up when W > 0)
+struct LrSchedule {
+  LrScheduleKind kind = LrScheduleKind::kLinear;
+  double lr = 5e-5;
+  int64_t warmup_steps = 0;  // W
+  int64_t total_steps = 1;
+  double at(int64_t step) const;
+};
+
+}  // namespace mtdnn::worker
