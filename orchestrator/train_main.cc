@@ -1,0 +1,72 @@
+// mtdnn-train: multi-task training of MT-DNN on MPI ranks (mpirun / srun), every rank a
+// worker and rank 0 also the orchestrator. Parses the options, runs the trainer and turns
+// any rank's error into "rank N: error: ..." and an MPI_Abort so that no rank hangs.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/mpi_context.h"
+#include "orchestrator/round_protocol.h"
+#include "orchestrator/stop_request.h"
+#include "orchestrator/train_options.h"
+#include "orchestrator/trainer.h"
+
+namespace {
+
+using namespace mtdnn;
+using namespace mtdnn::orchestrator;
+
+int run(int argc, char** argv, MpiContext& mpi) {
+  const bool rank0 = mpi.rank() == 0;
+  ParsedCommandLine parsed = parse_train_command_line(argc, argv);
+  if (parsed.help) {
+    if (rank0) std::cout << parsed.help_text << "\n";
+    return 0;
+  }
+  auto plane = make_mpi_control_plane(mpi);
+  install_stop_handlers();
+  Trainer trainer(parsed.options, *plane);
+  if (rank0) std::cout << trainer.resolved_config_json() << "\n" << std::flush;
+  if (parsed.options.dry_run) {
+    if (rank0) std::cout << trainer.schedule_summary() << std::flush;
+    return 0;
+  }
+  TrainResult result = trainer.run();
+  if (!result.stop_signal.empty()) {
+    if (rank0)
+      log_info("stopped by {} after step {} of {}; the model so far is in {}/model (checkpoints and --resume are "
+               "not available yet)", result.stop_signal, result.steps, trainer.total_steps(),
+               parsed.options.out_dir);
+    return 1;
+  }
+  if (rank0) {
+    std::cout << "task\tsplit\tmetric\tvalue\n";
+    for (const auto& e : result.evaluations)
+      if (e.step == result.steps)
+        for (const auto& [name, value] : e.metrics)
+          std::cout << e.task << "\t" << e.split << "\t" << name << "\t" << fmt::format("{:.2f}", value) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mtdnn::set_log_program("mtdnn-train");
+  std::unique_ptr<mtdnn::MpiContext> mpi;
+  try {
+    mpi = std::make_unique<mtdnn::MpiContext>(&argc, &argv);
+  } catch (const std::exception& e) {
+    mtdnn::log_info("error: cannot start MPI: {}", e.what());
+    return 1;
+  }
+  try {
+    return run(argc, argv, *mpi);
+  } catch (const std::exception& e) {
+    mtdnn::log_info("rank {}: error: {}", mpi->rank(), e.what());
+    if (mpi->size() > 1) mtdnn::MpiContext::abort(1);
+    return 1;
+  }
+}

@@ -1,0 +1,81 @@
+// mtdnn-train's configuration: one plain struct with the defaults (mt-dnn's paper settings
+// where it has them), parsed from the command line and an INI file (--config; every flag
+// is also a key, the command line wins), validated with errors that name the key, and
+// dumped as the resolved-config JSON (config.json, printed once by rank 0). Used by
+// train_main.cc, the trainer and the tests.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mtdnn::orchestrator {
+
+struct TrainOptions {
+  // Data and model.
+  std::string data_dir;                 // --data: mtdnn-preprocess's --out
+  std::string task_def;                 // --task-def: mt-dnn task_def.yml
+  std::vector<std::string> tasks;       // --tasks a,b,c (empty: every task of --task-def); task 0 is mt-dnn's main task
+  std::string bert_config;              // --bert-config: config.json of a fresh model
+  std::string init_checkpoint;          // --init-checkpoint: Hugging Face model.safetensors + config.json
+  int64_t max_seq_len = 512;            // longest example, [CLS]/[SEP] included; shards must not exceed it
+
+  // Schedule.
+  int64_t batch_size = 32;              // global: examples (groups for ranking tasks) per step, all ranks together
+  int64_t epochs = 5;
+  int64_t max_steps = 0;                // > 0: stop after this many optimizer steps
+  int mix_opt = 0;                      // mt-dnn's sampler options (orchestrator/schedule.h)
+  double ratio = 0.0;
+  double temperature = 0.0;
+  int64_t bucket_window = 0;            // > 0: length bucketing over this many batches
+  uint64_t seed = 2018;
+
+  // Optimisation.
+  std::string optimizer = "adamax";     // adamw | adamax
+  double lr = 5e-5;
+  double warmup = 0.1;                  // fraction of the total steps
+  std::string lr_schedule = "linear";   // linear (warm-up, then decay to 0) | constant (after warm-up)
+  double weight_decay = 0.01;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-6;
+  double grad_clip = 1.0;               // global L2 norm; <= 0: no clipping
+  int64_t grad_accum = 1;               // micro-batches per optimizer step
+  std::optional<double> dropout;        // overrides every dropout (encoder, heads, SAN steps)
+  int64_t max_bad_steps = 10;           // abort after this many NaN/Inf steps in a row
+
+  // Execution.
+  std::string backend = "mpi";          // gradient all-reduce: mpi | gloo | nccl
+  int threads = 0;                      // intra-op threads per rank; 0: cores / ranks on this node
+  int prefetch = 2;                     // batches loaded ahead
+
+  // Output.
+  std::string out_dir;                  // --out
+  int64_t log_every = 50;               // steps between training records
+  int64_t eval_every = 0;               // steps between dev evaluations; 0: only at the end
+  int64_t eval_batch_size = 64;         // examples per evaluation batch (each rank)
+  bool dry_run = false;
+};
+
+// The command line (and --config file) parsed into options, or the help text.
+struct ParsedCommandLine {
+  bool help = false;
+  std::string help_text;
+  TrainOptions options;
+};
+
+// Parses argv (Boost.Program_options). Throws InputError naming the flag or INI key on
+// unknown keys and malformed values, then validates.
+ParsedCommandLine parse_train_command_line(int argc, const char* const* argv);
+
+// Throws InputError naming the key ("--batch-size must be >= 1, got 0") for a bad value.
+void validate(const TrainOptions& options);
+
+// The resolved configuration as JSON, keys named like the flags, in declaration order.
+nlohmann::ordered_json to_json(const TrainOptions& options);
+
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_list(const std::string& text);
+
+}  // namespace mtdnn::orchestrator
