@@ -1,0 +1,528 @@
+// mtdnn-train's trainer across real ranks (run under mpirun -np 1, 2, 3): a tiny model on a
+// tiny four-task dataset (classification, SAN classification, regression, ranking) trained
+// on all ranks gives the parameters of the same training in one process (mpi and gloo,
+// with and without gradient accumulation, uneven and empty slices); a head whose task was
+// not in the batch is not updated; every rank has the same schedule; metrics.jsonl has its
+// fields and counts all ranks' examples and tokens; bad input and disagreeing ranks fail
+// with messages that name the problem.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <iostream>
+#include <sstream>
+
+#include "common/error.h"
+#include "mpi_test_support.h"
+#include "orchestrator/batch_loader.h"
+#include "orchestrator/round_protocol.h"
+#include "orchestrator/schedule.h"
+#include "orchestrator/train_options.h"
+#include "orchestrator/trainer.h"
+#include "preprocess/preprocess_job.h"
+#include "sharding/split_reader.h"
+#include "worker/bert_config.h"
+#include "worker/mtdnn_model.h"
+
+namespace fs = std::filesystem;
+
+namespace mtdnn::orchestrator {
+namespace {
+
+const char* kTaskDefs =
+    "topic:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n  labels: [pets, other]\n"
+    "  metric_meta: [ACC, F1]\n"
+    "nli:\n  task_type: Classification\n  data_format: PremiseAndOneHypothesis\n  n_class: 3\n"
+    "  labels: [yes, no, maybe]\n  metric_meta: [ACC]\n  enable_san: true\n  split_names: [train, dev]\n"
+    "sim:\n  task_type: Regression\n  data_format: PremiseAndOneHypothesis\n  n_class: 1\n"
+    "  metric_meta: [Pearson, Spearman]\n  split_names: [train, dev]\n"
+    "qa:\n  task_type: Ranking\n  data_format: PremiseAndMultiHypothesis\n  n_class: 1\n  metric_meta: [ACC]\n"
+    "  split_names: [train, dev]\n";
+
+const std::vector<std::string> kWords = {"the", "cat", "sat", "on", "mat", "dog", "ran", "a", "who", "big",
+                                         "red", "fox", "saw", "it", "and", "hid", "in", "box", "was", "not"};
+
+std::string sentence(int seed, int length) {
+  std::string s;
+  for (int i = 0; i < length; ++i) s += (i ? " " : "") + kWords[static_cast<size_t>((seed * 7 + i * 3) % 20)];
+  return s;
+}
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+// The tiny dataset and model config, made once by rank 0 in a folder every rank sees.
+class TrainData {
+ public:
+  static TrainData& get() {
+    static TrainData data;
+    return data;
+  }
+  fs::path root;
+  std::string data_dir() const { return (root / "data").string(); }
+  std::string task_def() const { return (root / "tasks.yml").string(); }
+  std::string bert_config() const { return (root / "bert.json").string(); }
+
+  TrainOptions options(const std::string& out) const {
+    TrainOptions o;
+    o.data_dir = data_dir();
+    o.task_def = task_def();
+    o.bert_config = bert_config();
+    o.out_dir = (root / out).string();
+    o.max_seq_len = 24;
+    o.batch_size = 4;
+    o.epochs = 1;
+    o.optimizer = "adamw";
+    o.lr = 1e-2;
+    // Adam turns a gradient that is pure rounding noise (the ranking head's bias: softmax
+    // ignores a shift) into a step of up to lr x noise / eps: a large eps keeps that below
+    // the comparison tolerance while real gradients still move the weights.
+    o.eps = 1e-3;
+    o.warmup = 0.25;
+    o.dropout = 0.0;
+    o.threads = 1;
+    o.log_every = 1;
+    o.eval_every = 3;
+    o.eval_batch_size = 3;
+    o.prefetch = 1;
+    return o;
+  }
+
+ private:
+  TrainData() {
+    MpiContext& mpi = test::mpi();
+    std::string path = mpi.rank() == 0 ? (fs::temp_directory_path() / ("mtdnn-train-test-" + std::to_string(::getpid())))
+                                             .string()
+                                       : "";
+    mpi.broadcast(&path, 0);
+    root = path;
+    owner_ = mpi.rank() == 0;
+    if (owner_) make();
+    mpi.barrier();
+  }
+  ~TrainData() {  // after MPI_Finalize: only the rank recorded at start is used
+    std::error_code ec;
+    if (owner_) fs::remove_all(root, ec);
+  }
+  bool owner_ = false;
+
+  void make() const {
+    fs::remove_all(root);
+    std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+    for (const auto& w : kWords) vocab += w + "\n";
+    write(root / "vocab.txt", vocab);
+    write(root / "tasks.yml", kTaskDefs);
+    const fs::path in = root / "in";
+    // Uneven sizes: 11 topic, 7 nli, 7 sim examples and 5 qa groups in batches of 4.
+    std::string topic_train, topic_dev, topic_test;
+    for (int i = 0; i < 11; ++i) topic_train += fmt::format("t{}\t{}\t{}\n", i, i % 3 ? "pets" : "other", sentence(i, 2 + i % 6));
+    for (int i = 0; i < 5; ++i) topic_dev += fmt::format("d{}\t{}\t{}\n", i, i % 2 ? "pets" : "other", sentence(i + 20, 3 + i));
+    for (int i = 0; i < 3; ++i) topic_test += fmt::format("{}\t\t{}\n", i, sentence(i + 40, 4));
+    write(in / "topic_train.tsv", topic_train);
+    write(in / "topic_dev.tsv", topic_dev);
+    write(in / "topic_test.tsv", topic_test);
+    std::string nli_train, nli_dev, sim_train, sim_dev;
+    const char* nli_labels[] = {"yes", "no", "maybe"};
+    for (int i = 0; i < 7; ++i)
+      nli_train += fmt::format("n{}\t{}\t{}\t{}\n", i, nli_labels[i % 3], sentence(i, 3 + i % 4), sentence(i + 5, 2 + i % 3));
+    for (int i = 0; i < 4; ++i)
+      nli_dev += fmt::format("m{}\t{}\t{}\t{}\n", i, nli_labels[(i + 1) % 3], sentence(i + 9, 3), sentence(i + 2, 4));
+    for (int i = 0; i < 7; ++i)
+      sim_train += fmt::format("s{}\t{}\t{}\t{}\n", i, 0.5 * i, sentence(i + 3, 2 + i % 5), sentence(i + 8, 3));
+    for (int i = 0; i < 4; ++i) sim_dev += fmt::format("v{}\t{}\t{}\t{}\n", i, 1.25 * i, sentence(i, 4), sentence(i + 1, 2 + i));
+    write(in / "nli_train.tsv", nli_train);
+    write(in / "nli_dev.tsv", nli_dev);
+    write(in / "sim_train.tsv", sim_train);
+    write(in / "sim_dev.tsv", sim_dev);
+    std::string qa_train, qa_dev;
+    for (int g = 0; g < 5; ++g) {
+      int k = 2 + g % 2;
+      std::string cuids, hyps;
+      for (int c = 0; c < k; ++c) {
+        cuids += fmt::format("{}c{}_{}", c ? "," : "", g, c);
+        hyps += "\t" + sentence(g * 3 + c, 2 + c);
+      }
+      qa_train += fmt::format("q{}\t{}\t{}\t{}{}\n", g, cuids, g % k, sentence(g, 3), hyps);
+    }
+    qa_dev = "r0\trc0,rc1\t1\twho sat\tthe cat sat\tthe dog ran\nr1\trc2,rc3,rc4\t0\twho ran\tthe dog ran\ta mat\tit hid\n";
+    write(in / "qa_train.tsv", qa_train);
+    write(in / "qa_dev.tsv", qa_dev);
+
+    preprocess::PreprocessOptions p;
+    p.task_def_path = (root / "tasks.yml").string();
+    p.input_dir = in.string();
+    p.vocab_path = (root / "vocab.txt").string();
+    p.out_dir = data_dir();
+    p.max_seq_len = 24;
+    p.threads = 1;
+    preprocess::run_preprocess(p);
+
+    worker::BertConfig c;
+    c.vocab_size = 5 + static_cast<int64_t>(kWords.size());
+    c.hidden_size = 16;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 2;
+    c.intermediate_size = 32;
+    c.max_position_embeddings = 32;
+    worker::write_bert_config(c, bert_config());
+  }
+};
+
+// Every named parameter of `model`, detached copies.
+std::map<std::string, torch::Tensor> snapshot(const worker::MtdnnModelImpl& model) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : model.named_parameters()) out[item.key()] = item.value().detach().clone();
+  return out;
+}
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+struct Variant {
+  std::string backend;
+  int64_t grad_accum;
+};
+
+class TrainAcrossRanks : public ::testing::TestWithParam<Variant> {};
+
+// The same training on all ranks and in one process ends with the same parameters.
+TEST_P(TrainAcrossRanks, SameParametersAsOneProcess) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  TrainOptions o = data.options(fmt::format("dist-{}-{}", GetParam().backend, GetParam().grad_accum));
+  o.backend = GetParam().backend;
+  o.grad_accum = GetParam().grad_accum;
+  Trainer trainer(o, *plane);
+  TrainResult result = trainer.run();
+  EXPECT_EQ(result.steps, trainer.total_steps());
+  EXPECT_EQ(result.skipped_steps, 0);
+  // 11, 7, 7 examples and 5 groups in batches of 4: 3 + 2 + 2 + 2 steps.
+  EXPECT_EQ(trainer.total_steps(), 9);
+  auto got = snapshot(trainer.model());
+
+  if (mpi.rank() == 0) {
+    auto local = make_local_control_plane();
+    TrainOptions r = data.options("reference");
+    Trainer reference(r, *local);
+    reference.run();
+    auto want = snapshot(reference.model());
+    ASSERT_EQ(got.size(), want.size());
+    int changed = 0;
+    double worst = 0;
+    for (const auto& [name, w] : want) {
+      ASSERT_TRUE(got.count(name)) << name;
+      const double diff = (got[name] - w).abs().max().item<double>();
+      EXPECT_LT(diff, 2e-6) << name << " differs by " << diff << " on " << mpi.size() << " ranks";
+      worst = std::max(worst, diff);
+    }
+    std::cout << "largest parameter difference on " << mpi.size() << " ranks: " << worst << "\n";
+    // Training did something: the reference moved away from the initial weights.
+    Trainer initial(data.options("initial"), *local);
+    initial.build_model();
+    for (const auto& [name, w] : snapshot(initial.model())) changed += !torch::equal(w, want[name]);
+    EXPECT_GT(changed, 20);
+  }
+  mpi.barrier();
+}
+
+INSTANTIATE_TEST_SUITE_P(Mpi, TrainAcrossRanks, ::testing::Values(Variant{"mpi", 1}, Variant{"mpi", 2}),
+                         [](const auto& info) { return info.param.backend + "_accum" + std::to_string(info.param.grad_accum); });
+INSTANTIATE_TEST_SUITE_P(Gloo, TrainAcrossRanks, ::testing::Values(Variant{"gloo", 1}, Variant{"gloo", 3}),
+                         [](const auto& info) { return info.param.backend + "_accum" + std::to_string(info.param.grad_accum); });
+
+TEST(Train, HeadNotInTheBatchGetsNoUpdate) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  TrainOptions o = data.options("one-step");
+  o.max_steps = 1;
+  o.weight_decay = 0.1;  // a decayed-but-unused head would show
+  Trainer trainer(o, *plane);
+  Trainer initial(data.options("one-step-initial"), *plane);
+  initial.build_model();
+  auto before = snapshot(initial.model());
+  trainer.run();
+  auto after = snapshot(trainer.model());
+  // The first step's task, from the schedule every rank builds.
+  std::vector<TaskSizes> sizes;
+  for (const char* t : {"topic", "nli", "sim", "qa"})
+    sizes.push_back(task_sizes_of(sharding::SplitReader(data.data_dir(), t, "train")));
+  ScheduleOptions so;
+  so.seed = o.seed;
+  so.batch_size = o.batch_size;
+  const std::string active = sizes[static_cast<size_t>(build_epoch_schedule(so, sizes, 0).entries[0].task)].name;
+  for (const auto& [name, w] : before) {
+    const bool same = torch::equal(w, after[name]);
+    if (name.rfind("heads." + active + ".", 0) == 0)
+      EXPECT_FALSE(same) << name << ": the active head did not move";
+    else if (name.rfind("heads.", 0) == 0)
+      EXPECT_TRUE(same) << name << ": a head whose task was not in the batch changed";
+  }
+  EXPECT_FALSE(torch::equal(before["bert.embeddings.word_embeddings.weight"],
+                            after["bert.embeddings.word_embeddings.weight"]));
+}
+
+TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  TrainOptions o = data.options("metrics");
+  o.epochs = 2;
+  o.log_every = 2;
+  o.eval_every = 4;
+  Trainer trainer(o, *plane);
+  TrainResult result = trainer.run();
+  ASSERT_EQ(result.schedule_hashes.size(), 2u);
+  std::string hashes = hex64(result.schedule_hashes[0]) + hex64(result.schedule_hashes[1]);
+  for (const auto& h : mpi.allgather(hashes)) EXPECT_EQ(h, hashes);
+  EXPECT_NE(result.schedule_hashes[0], result.schedule_hashes[1]) << "epochs should be shuffled differently";
+
+  // Examples and real tokens are summed over ranks: two epochs of every training example.
+  double examples = 0, tokens = 0;
+  for (const char* t : {"topic", "nli", "sim", "qa"}) {
+    sharding::SplitReader r(data.data_dir(), t, "train");
+    examples += static_cast<double>(r.size());
+    for (int64_t i = 0; i < r.size(); ++i) tokens += static_cast<double>(r.length(i));
+  }
+  EXPECT_EQ(result.examples, 2 * examples);
+  EXPECT_EQ(result.real_tokens, 2 * tokens);
+
+  if (mpi.rank() == 0) {
+    const fs::path out = o.out_dir;
+    auto records = read_jsonl(out / "metrics.jsonl");
+    int train = 0, eval = 0;
+    int64_t last_examples = 0;
+    for (const auto& r : records) {
+      if (r["type"] == "train") {
+        ++train;
+        for (const char* key : {"step", "epoch", "task", "loss", "lr", "examples", "real_tokens", "elapsed_s"})
+          EXPECT_TRUE(r.contains(key)) << key << " missing in " << r.dump();
+        EXPECT_GT(r["lr"].get<double>(), 0);
+        EXPECT_TRUE(r["loss"].is_number()) << r.dump();
+        EXPECT_GE(r["examples"].get<int64_t>(), last_examples);
+        last_examples = r["examples"].get<int64_t>();
+      } else {
+        ASSERT_EQ(r["type"], "eval");
+        ++eval;
+        for (const char* key : {"task", "split", "step"}) EXPECT_TRUE(r.contains(key)) << key << " missing";
+        if (r["task"] == "topic") EXPECT_TRUE(r.contains("ACC") && r.contains("F1")) << r.dump();
+        if (r["task"] == "sim") EXPECT_TRUE(r.contains("Pearson") && r.contains("Spearman")) << r.dump();
+        if (r["task"] == "qa") EXPECT_TRUE(r.contains("ACC")) << r.dump();
+      }
+    }
+    EXPECT_EQ(train, static_cast<int>(trainer.total_steps() / 2));
+    EXPECT_EQ(eval, 4 * 5);  // steps 4, 8, 12, 16 and the end, four dev splits each
+    EXPECT_EQ(last_examples, static_cast<int64_t>(2 * examples));
+    // Files: resolved config, predictions of every dev and test split, the model folder.
+    auto config = nlohmann::json::parse(std::ifstream(out / "config.json"));
+    EXPECT_EQ(config["world-size"], mpi.size());
+    EXPECT_EQ(config["batch-size"], 4);
+    for (const char* f : {"topic_dev", "topic_test", "nli_dev", "sim_dev", "qa_dev"})
+      EXPECT_TRUE(fs::exists(out / "predictions" / (std::string(f) + ".tsv"))) << f;
+    std::ifstream test_file(out / "predictions" / "topic_test.tsv");
+    std::string header, row;
+    std::getline(test_file, header);
+    std::getline(test_file, row);
+    EXPECT_EQ(header, "index\tprediction");
+    EXPECT_TRUE(row == "0\tpets" || row == "0\tother") << row;
+    for (const char* f : {"model.safetensors", "config.json", "task_def.yml", "training.json"})
+      EXPECT_TRUE(fs::exists(out / "model" / f)) << f;
+  }
+  mpi.barrier();
+}
+
+TEST(Train, DisagreeingRanksAndSchedulesAreErrors) {
+  MpiContext& mpi = test::mpi();
+  if (mpi.size() < 2) GTEST_SKIP() << "needs two ranks";
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  TrainOptions o = data.options("disagree");
+  if (mpi.rank() == 1) o.lr = 0.5;
+  try {
+    Trainer trainer(o, *plane);
+    FAIL() << "no error";
+  } catch (const CommError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("ranks disagree on resolved config"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"lr\":0.01"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"lr\":0.5"), std::string::npos) << m;
+  }
+  RoundProtocol protocol(*plane);
+  EpochSchedule s;
+  s.epoch = 3;
+  s.entries.resize(2);
+  s.entries[1].end = mpi.rank() == 1 ? 9 : 8;
+  try {
+    protocol.verify_schedule(s);
+    FAIL() << "no error";
+  } catch (const CommError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("epoch 3 schedule hash"), std::string::npos) << m;
+    EXPECT_NE(m.find("rank 1 has '0x"), std::string::npos) << m;
+  }
+  // A round plan for another step than this rank's is refused with both positions.
+  RoundPlan mine;
+  mine.step = mpi.rank() == 1 ? 5 : 4;
+  try {
+    protocol.exchange_plan(mine);
+    if (mpi.rank() == 1) FAIL() << "no error";
+  } catch (const CommError& e) {
+    EXPECT_EQ(mpi.rank(), 1);
+    std::string m = e.what();
+    EXPECT_NE(m.find("rank 0 sent step 4"), std::string::npos) << m;
+    EXPECT_NE(m.find("this rank is at step 5"), std::string::npos) << m;
+  }
+}
+
+TEST(Train, DivergingTrainingStopsAfterMaxBadSteps) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  TrainOptions o = data.options("diverge");
+  o.lr = 1e30;
+  o.warmup = 0;
+  o.grad_clip = 0;
+  o.max_bad_steps = 2;
+  Trainer trainer(o, *plane);
+  try {
+    trainer.run();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("2 consecutive steps with NaN/Inf"), std::string::npos) << m;
+  }
+}
+
+TEST(Train, BadInputNamesTheProblem) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  auto expect_input_error = [&](TrainOptions o, const std::vector<std::string>& needles) {
+    try {
+      Trainer trainer(o, *plane);
+      ADD_FAILURE() << "no error for " << needles[0];
+    } catch (const InputError& e) {
+      for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+    }
+  };
+  TrainOptions o = data.options("bad");
+  o.tasks = {"topic", "nope"};
+  expect_input_error(o, {"nope", "topic, nli, sim, qa"});
+  // A task defined in the YAML but never preprocessed.
+  const fs::path extra_defs = data.root / "extra.yml";
+  if (mpi.rank() == 0)
+    write(extra_defs, std::string(kTaskDefs) +
+                          "unseen:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n"
+                          "  metric_meta: [ACC]\n");
+  mpi.barrier();
+  o = data.options("bad");
+  o.task_def = extra_defs.string();
+  o.tasks = {"topic", "unseen"};
+  expect_input_error(o, {"task 'unseen' has no shards", "--tasks unseen"});
+  // Shards made for another definition of the task.
+  const fs::path other_defs = data.root / "other.yml";
+  if (mpi.rank() == 0) {
+    std::string defs = kTaskDefs;
+    defs.replace(defs.find("labels: [pets, other]"), 21, "labels: [other, pets]");
+    write(other_defs, defs);
+  }
+  mpi.barrier();
+  o = data.options("bad");
+  o.task_def = other_defs.string();
+  expect_input_error(o, {"another definition of task 'topic'", "labels"});
+  // A longer maximum than the model has positions.
+  o = data.options("bad");
+  o.max_seq_len = 64;
+  expect_input_error(o, {"--max-seq-len 64 exceeds max_position_embeddings 32"});
+  o.max_seq_len = 16;
+  expect_input_error(o, {"preprocessed with --max-seq-len 24"});
+}
+
+TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
+  const TrainData& data = TrainData::get();
+  auto parse = [](std::vector<std::string> args) {
+    std::vector<const char*> argv = {"mtdnn-train"};
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return parse_train_command_line(static_cast<int>(argv.size()), argv.data());
+  };
+  const std::vector<std::string> base = {"--data", "d", "--task-def", "t.yml", "--bert-config", "b.json", "--out", "o"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  ParsedCommandLine p = parse(with({"--tasks", "a,b", "--dropout", "0", "--grad-accum", "2"}));
+  EXPECT_EQ(p.options.tasks, (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(p.options.dropout.has_value());
+  EXPECT_EQ(*p.options.dropout, 0.0);
+  EXPECT_EQ(p.options.grad_accum, 2);
+  EXPECT_FALSE(parse(base).options.dropout.has_value());
+  EXPECT_TRUE(parse({"--help"}).help);
+  auto expect_error = [&](std::vector<std::string> args, const std::string& needle) {
+    try {
+      parse(args);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error(with({"--batch-size", "0"}), "--batch-size must be >= 1");
+  expect_error(with({"--optimizer", "sgd"}), "--optimizer must be adamw or adamax");
+  expect_error(with({"--warmup", "2"}), "--warmup");
+  expect_error(with({"--lr", "abc"}), "lr");
+  expect_error(with({"--resume", "auto"}), "resume");
+  expect_error({"--data", "d", "--task-def", "t.yml", "--out", "o"}, "--bert-config");
+  // INI: every flag is a key; the command line wins; an unknown key is named.
+  const fs::path ini = data.root / ("train-" + std::to_string(test::mpi().rank()) + ".ini");
+  write(ini, "data = d\ntask-def = t.yml\nbert-config = b.json\nout = o\nbatch-size = 8\nlr = 0.001\n");
+  p = parse({"--config", ini.string(), "--lr", "0.002"});
+  EXPECT_EQ(p.options.batch_size, 8);
+  EXPECT_DOUBLE_EQ(p.options.lr, 0.002);
+  write(ini, "data = d\nbatchsize = 8\n");
+  expect_error({"--config", ini.string()}, "batchsize");
+  // The resolved config names every key like its flag.
+  auto j = to_json(parse(base).options);
+  for (const char* key : {"batch-size", "max-seq-len", "grad-accum", "max-bad-steps", "eval-every", "backend"})
+    EXPECT_TRUE(j.contains(key)) << key;
+}
+
+TEST(RoundProtocol, MessagesRoundTripAndCheckTheVersion) {
+  RoundPlan p;
+  p.step = 123456789012;
+  p.epoch = 4;
+  p.index = 77;
+  p.task = 3;
+  p.log = true;
+  p.stop = true;
+  RoundPlan q = decode_round_plan(encode(p));
+  EXPECT_EQ(q.step, p.step);
+  EXPECT_EQ(q.epoch, 4);
+  EXPECT_EQ(q.index, 77);
+  EXPECT_EQ(q.task, 3);
+  EXPECT_TRUE(q.log && q.stop && !q.eval);
+  p.version = kRoundProtocolVersion + 1;
+  try {
+    decode_round_plan(encode(p));
+    FAIL() << "no error";
+  } catch (const CommError& e) {
+    EXPECT_NE(std::string(e.what()).find("round plan version 2, this rank speaks 1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(decode_epoch_message("abc"), CommError);
+  EpochMessage m{kRoundProtocolVersion, 9, 0xfeedfacecafebeefull};
+  EXPECT_EQ(decode_epoch_message(encode(m)).seed, m.seed);
+}
+
+}  // namespace
+}  // namespace mtdnn::orchestrator
