@@ -1,6 +1,9 @@
-// CPU runtime settings for training on a slice of cores, and the single-threaded SGEMM
-// the fused kernels call from inside their own parallel loops. Used by the fused ops,
-// the benchmark and the training executables. Torch-free header.
+// CPU runtime settings for training on a slice of cores, and the SGEMM entry point of the
+// fused ops. The GEMM backend is oneDNN's dnnl_sgemm when the process has it (LibTorch
+// links oneDNN): it threads over the same OpenMP pool as ATen and runs single-threaded
+// inside a parallel region, so one call serves both a whole Linear layer and the small
+// per-head products of the attention loop. Otherwise OpenBLAS's cblas_sgemm, otherwise
+// at::mm. Used by the fused ops, the benchmark and the training executables. Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +13,9 @@ namespace mtdnn::worker {
 
 struct CpuRuntimeOptions {
   int threads = 1;  // intra-op threads of this process (cores / ranks per node)
-  // Make the BLAS single-threaded and parallelise GEMMs in the fused ops instead: the
-  // BLAS's own spinning threads otherwise compete with the OpenMP threads of every
-  // element-wise op that follows a GEMM.
+  // Make OpenBLAS single-threaded: its spinning threads otherwise compete with the OpenMP
+  // threads of every element-wise op that follows a GEMM. The fused ops' GEMMs do not
+  // need them (oneDNN threads itself; without oneDNN they split GEMMs across OpenMP).
   bool single_threaded_blas = true;
   // Keep freed memory in the heap (no mmap for large blocks, no trimming): every training
   // step allocates the same large activations again, and fresh mmap'ed pages cost a page
@@ -24,22 +27,29 @@ struct CpuRuntimeOptions {
 // Returns a one-line description of what was set (for the log).
 std::string configure_cpu_runtime(const CpuRuntimeOptions& options);
 
-// The BLAS's own thread count (1 when unknown or single-threaded).
+// OpenBLAS's own thread count (1 when there is no OpenBLAS).
 int blas_threads();
-// Sets the BLAS's own thread count (OpenBLAS; no effect with another BLAS).
+// Sets OpenBLAS's own thread count (no effect without OpenBLAS).
 void set_blas_threads(int threads);
+
+enum class GemmBackend { kOneDnn, kOpenBlas, kAten };
+GemmBackend gemm_backend();
+const char* gemm_backend_name();
 
 enum class Trans { kNo, kYes };
 
 // C (m x n) = alpha * op(A) (m x k) * op(B) (k x n) + beta * C, row-major with leading
-// dimensions lda, ldb, ldc. Calls cblas_sgemm when the process has one (OpenBLAS), else
-// at::mm. Single-threaded when the BLAS is; safe to call from parallel loops then.
+// dimensions lda, ldb, ldc (beta = 0 ignores C's contents). Outside a parallel region
+// the backend may use every intra-op thread.
 void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc);
 
-// True when sgemm() may be called from several threads at once without the BLAS
-// spawning threads of its own (a single-threaded BLAS).
-bool sgemm_parallel_safe();
+// True when sgemm() may be called from inside at::parallel_for (every thread at once)
+// and then runs on the calling thread only: oneDNN, or a single-threaded OpenBLAS.
+bool sgemm_nested_ok();
+// True when one sgemm() call from the main thread already uses all intra-op threads
+// (oneDNN); otherwise the fused ops split large GEMMs across threads themselves.
+bool sgemm_threads_itself();
 
 }  // namespace mtdnn::worker

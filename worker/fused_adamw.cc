@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include "common/error.h"
@@ -48,6 +49,7 @@ constexpr int64_t kGrain = 1 << 16;
 }  // namespace
 
 double FusedAdamW::step(double lr) {
+  RECORD_FUNCTION("mtdnn::adamw_step", std::vector<c10::IValue>());
   if (lr < 0) lr = options_.lr;
   std::vector<const float*> grads(params_.size(), nullptr);
   for (size_t i = 0; i < params_.size(); ++i) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include "common/error.h"
@@ -84,8 +85,8 @@ AttentionShape attention_shape(const Tensor& qkv, int64_t num_heads) {
 template <typename F>
 void for_each_head(const AttentionShape& s, int64_t scratch_floats, const F& f) {
   const int64_t tasks = s.B * s.NH;
-  // Without a single-threaded BLAS, one thread issues the GEMMs (the BLAS threads them).
-  const int64_t grain = sgemm_parallel_safe() ? 1 : tasks;
+  // A BLAS with threads of its own gets its GEMMs from one thread (it threads them).
+  const int64_t grain = sgemm_nested_ok() ? 1 : tasks;
   at::parallel_for(0, tasks, grain, [&](int64_t begin, int64_t end) {
     std::vector<float> scratch(scratch_floats);
     for (int64_t bh = begin; bh < end; ++bh) f(bh / s.NH, bh % s.NH, bh, scratch.data());
@@ -96,6 +97,7 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
   // qkv (B, T, 3H) contiguous float; key_mask (B, T).
   static Tensor forward(AutogradContext* ctx, const Tensor& qkv, const Tensor& key_mask,
                         int64_t num_heads, double p, int64_t seed) {
+    RECORD_FUNCTION("mtdnn::attention", std::vector<c10::IValue>());
     const AttentionShape s = attention_shape(qkv, num_heads);
     const KeyLayout keys = key_layout(key_mask);
     const bool drop = p > 0;
@@ -137,6 +139,7 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RECORD_FUNCTION("mtdnn::attention_backward", std::vector<c10::IValue>());
     auto saved = ctx->get_saved_variables();
     const Tensor& qkv = saved[0];
     const Tensor& probs = saved[1];

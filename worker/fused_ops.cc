@@ -5,6 +5,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include "common/error.h"
@@ -30,13 +31,13 @@ uint64_t draw_seed() {
 
 namespace {
 
-// Runs f(begin, end) over [0, n) split across the intra-op threads when the BLAS is
-// single-threaded and the work is worth splitting; otherwise one call (the BLAS then
-// parallelises itself).
+// Runs f(begin, end) over [0, n): in one call when the GEMM backend threads itself (or
+// cannot be called from several threads), else split across the intra-op threads, each
+// slice a single-threaded BLAS call.
 template <typename F>
 void split_gemm(int64_t n, int64_t flops_per_unit, const F& f) {
   constexpr int64_t kMinFlopsPerSlice = int64_t{1} << 21;
-  if (!sgemm_parallel_safe() || n * flops_per_unit < 2 * kMinFlopsPerSlice) {
+  if (sgemm_threads_itself() || !sgemm_nested_ok() || n * flops_per_unit < 2 * kMinFlopsPerSlice) {
     f(0, n);
     return;
   }
@@ -52,9 +53,12 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   const float* wp = w.data_ptr<float>();
   const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
   float* yp = y.data_ptr<float>();
-  split_gemm(M, 2 * N * K, [&](int64_t m0, int64_t m1) {
-    if (bp)
+  if (bp) {  // y = b, then the GEMM accumulates onto it
+    at::parallel_for(0, M, 256, [&](int64_t m0, int64_t m1) {
       for (int64_t m = m0; m < m1; ++m) std::memcpy(yp + m * N, bp, N * sizeof(float));
+    });
+  }
+  split_gemm(M, 2 * N * K, [&](int64_t m0, int64_t m1) {
     sgemm(Trans::kNo, Trans::kYes, m1 - m0, N, K, 1.0f, xp + m0 * K, K, wp, K,
           bp ? 1.0f : 0.0f, yp + m0 * N, N);
   });
@@ -66,6 +70,7 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
   // functions cannot take undefined tensors.
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w,
                         const Tensor& b) {
+    RECORD_FUNCTION("mtdnn::linear", std::vector<c10::IValue>());
     ctx->save_for_backward({x, w});
     const bool has_bias = b.numel() > 0;
     ctx->saved_data["has_bias"] = has_bias;
@@ -73,6 +78,7 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RECORD_FUNCTION("mtdnn::linear_backward", std::vector<c10::IValue>());
     auto saved = ctx->get_saved_variables();
     const Tensor& x = saved[0];
     const Tensor& w = saved[1];
@@ -89,12 +95,6 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
               dxp + m0 * K, K);
       });
     }
-    const bool bias_grad = ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2);
-    float* dbp = nullptr;
-    if (bias_grad) {
-      db = torch::empty({N}, w.options());  // column sums of dy
-      dbp = db.data_ptr<float>();
-    }
     if (ctx->needs_input_grad(1)) {
       dw = torch::empty({N, K}, w.options());  // dy^T x, split over rows or columns
       float* dwp = dw.data_ptr<float>();
@@ -103,9 +103,7 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
         split_gemm(N, 2 * M * K, [&](int64_t n0, int64_t n1) {
           sgemm(Trans::kYes, Trans::kNo, n1 - n0, K, M, 1.0f, dyp + n0, N, xp, K, 0.0f,
                 dwp + n0 * K, K);
-          if (dbp) kernels::column_sums(dyp + n0, M, n1 - n0, N, dbp + n0);
         });
-        dbp = nullptr;
       } else {
         split_gemm(K, 2 * M * N, [&](int64_t k0, int64_t k1) {
           sgemm(Trans::kYes, Trans::kNo, N, k1 - k0, M, 1.0f, dyp, N, xp + k0, K, 0.0f,
@@ -113,7 +111,15 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
         });
       }
     }
-    if (dbp) kernels::column_sums(dyp, M, N, N, dbp);
+    if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) {
+      db = torch::empty({N}, w.options());  // column sums of dy, column blocks in parallel
+      float* dbp = db.data_ptr<float>();
+      constexpr int64_t kColumns = 128;
+      at::parallel_for(0, (N + kColumns - 1) / kColumns, 1, [&](int64_t c0, int64_t c1) {
+        const int64_t j0 = c0 * kColumns, j1 = std::min(N, c1 * kColumns);
+        kernels::column_sums(dyp + j0, M, j1 - j0, N, dbp + j0);
+      });
+    }
     return {dx, dw, db};
   }
 };
