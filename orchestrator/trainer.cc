@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/file_util.h"
 #include "common/grad_comm.h"
 #include "common/log.h"
 #include "common/mpi_context.h"
@@ -110,6 +111,7 @@ struct Trainer::Impl {
   std::ofstream metrics;
 
   void setup();
+  nlohmann::ordered_json resolved_config() const;
   void build_model();
   void prepare_training();
   void open_outputs();
@@ -186,6 +188,19 @@ void Trainer::Impl::setup() {
   threads = o.threads > 0 ? o.threads : std::max(1, static_cast<int>(cores) / std::max(1, plane.local_size()));
 }
 
+nlohmann::ordered_json Trainer::Impl::resolved_config() const {
+  nlohmann::ordered_json j = to_json(o);
+  std::vector<std::string> names;
+  for (const auto& t : tasks) names.push_back(t.name);
+  j["tasks"] = names;
+  j["threads"] = threads;
+  j["world-size"] = plane.size();
+  j["total-steps"] = total;
+  j["warmup-steps"] = warmup;
+  j["tokenizer"] = nlohmann::ordered_json::parse(tokenizer.to_json().dump());
+  return j;
+}
+
 void Trainer::Impl::build_model() {
   if (model) return;
   torch::set_num_threads(threads);
@@ -224,20 +239,8 @@ void Trainer::Impl::prepare_training() {
 void Trainer::Impl::open_outputs() {
   if (plane.rank() != 0) return;
   fs::create_directories(fs::path(o.out_dir) / "predictions");
-  std::ofstream config(fs::path(o.out_dir) / "config.json");
-  nlohmann::ordered_json resolved = to_json(o);
-  resolved["tasks"] = [&] {
-    std::vector<std::string> names;
-    for (const auto& t : tasks) names.push_back(t.name);
-    return names;
-  }();
-  resolved["threads"] = threads;
-  resolved["world-size"] = plane.size();
-  resolved["total-steps"] = total;
-  resolved["warmup-steps"] = warmup;
-  resolved["tokenizer"] = nlohmann::ordered_json::parse(tokenizer.to_json().dump());
-  config << resolved.dump(2) << "\n";
-  MTDNN_INPUT_CHECK(config.good(), "{}: cannot write config.json", o.out_dir);
+  nlohmann::ordered_json resolved = resolved_config();
+  write_file_atomic((fs::path(o.out_dir) / "config.json").string(), resolved.dump(2) + "\n");
   metrics.open(fs::path(o.out_dir) / "metrics.jsonl", std::ios::trunc);
   MTDNN_INPUT_CHECK(metrics.good(), "{}: cannot write metrics.jsonl", o.out_dir);
 }
@@ -309,8 +312,8 @@ std::vector<EvalRecord> Trainer::Impl::evaluate(int64_t step, int64_t epoch, boo
     auto start = Clock::now();
     SplitPredictions p = predict_split(*model, task, *e.reader, o.eval_batch_size, plane);
     if (plane.rank() != 0) continue;
-    const std::string file = (fs::path(o.out_dir) / prediction_file_name(task.name, e.split)).string();
-    std::ofstream(file, std::ios::trunc) << submission_tsv(task, p);
+    write_file_atomic((fs::path(o.out_dir) / prediction_file_name(task.name, e.split)).string(),
+                      submission_tsv(task, p));
     if (!e.labelled) continue;
     EvalRecord rec{task.name, e.split, step, split_metrics(task, p)};
     nlohmann::ordered_json j;
@@ -342,17 +345,7 @@ Trainer::~Trainer() = default;
 int64_t Trainer::total_steps() const { return impl_->total; }
 int64_t Trainer::warmup_steps() const { return impl_->warmup; }
 
-std::string Trainer::resolved_config_json() const {
-  nlohmann::ordered_json j = to_json(impl_->o);
-  std::vector<std::string> names;
-  for (const auto& t : impl_->tasks) names.push_back(t.name);
-  j["tasks"] = names;
-  j["threads"] = impl_->threads;
-  j["world-size"] = impl_->plane.size();
-  j["total-steps"] = impl_->total;
-  j["warmup-steps"] = impl_->warmup;
-  return j.dump(2);
-}
+std::string Trainer::resolved_config_json() const { return impl_->resolved_config().dump(2); }
 
 std::string Trainer::schedule_summary() const {
   const Impl& m = *impl_;
