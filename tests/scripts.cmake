@@ -62,3 +62,21 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn_train)
                    ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/train-e2e-test ${MTDNN_DEFAULT_DATA_DIR})
   set_tests_properties(train.e2e_glue PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS e2e)
 endif()
+
+# --- Checkpoints (checkpoints/; units in tests/worker/checkpoint_test.cc) -------------------
+# The worker test binary holds the checkpoint tests, which also run mtdnn-ckpt.
+if(TARGET mtdnn_worker_tests AND TARGET mtdnn_checkpoints)
+  target_link_libraries(mtdnn_worker_tests PRIVATE mtdnn_checkpoints)
+  add_dependencies(mtdnn_worker_tests mtdnn-ckpt)
+endif()
+# A checkpoint is readable without this program: plain Python (json, struct, hashlib)
+# verifies an imported checkpoint and finds the golden model's tensors in it, byte for byte.
+if(TARGET mtdnn-ckpt)
+  find_package(Python3 COMPONENTS Interpreter)
+  if(Python3_Interpreter_FOUND)
+    add_test(NAME Checkpoint.python_reader
+             COMMAND bash ${PROJECT_SOURCE_DIR}/tests/checkpoints/python_reader_test.sh
+                     $<TARGET_FILE:mtdnn-ckpt> ${Python3_EXECUTABLE} ${CMAKE_BINARY_DIR}/checkpoint-python-test)
+    set_tests_properties(Checkpoint.python_reader PROPERTIES TIMEOUT 120)
+  endif()
+endif()

@@ -1,0 +1,285 @@
+// Checkpoint names, meta.json, the state.safetensors layout and root listing (see
+// checkpoint_format.h).
+#include "checkpoints/checkpoint_format.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace mtdnn::checkpoints {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kFolderPrefix = "ckpt-";
+
+struct DtypeSize {
+  const char* name;
+  int size;
+};
+constexpr DtypeSize kDtypeSizes[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},   {"I16", 2}, {"F16", 2},
+                                     {"BF16", 2}, {"I32", 4}, {"F32", 4},  {"F64", 8}, {"I64", 8}};
+
+bool is_hex_digest(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// Reads "dtype", "shape" and "data_offsets" of one header or manifest entry.
+TensorRecord read_entry(const json& value, const std::string& where) {
+  MTDNN_INPUT_CHECK(value.is_object() && value.contains("dtype") && value.contains("shape") &&
+                        value.contains("data_offsets"),
+                    "{}: entry must hold dtype, shape and data_offsets", where);
+  TensorRecord r;
+  MTDNN_INPUT_CHECK(value["dtype"].is_string(), "{}: dtype must be a string", where);
+  r.dtype = value["dtype"].get<std::string>();
+  const int size = dtype_size(r.dtype);
+  MTDNN_INPUT_CHECK(size > 0, "{}: unknown dtype '{}'", where, r.dtype);
+  MTDNN_INPUT_CHECK(value["shape"].is_array(), "{}: shape must be an array", where);
+  uint64_t numel = 1;
+  for (const auto& dim : value["shape"]) {
+    MTDNN_INPUT_CHECK(dim.is_number_unsigned(), "{}: shape holds a bad dimension {}", where,
+                      dim.dump());
+    r.shape.push_back(dim.get<int64_t>());
+    numel *= dim.get<uint64_t>();
+  }
+  const auto& off = value["data_offsets"];
+  MTDNN_INPUT_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() &&
+                        off[1].is_number_unsigned(),
+                    "{}: data_offsets must be two non-negative integers", where);
+  r.begin = off[0].get<uint64_t>();
+  r.end = off[1].get<uint64_t>();
+  MTDNN_INPUT_CHECK(r.begin <= r.end && r.end - r.begin == numel * static_cast<uint64_t>(size),
+                    "{}: shape {} of {} needs {} bytes but data_offsets span [{}, {})", where,
+                    value["shape"].dump(), r.dtype, numel * size, r.begin, r.end);
+  return r;
+}
+
+// The tensors must tile [0, data_bytes): no gap, no overlap, nothing left over.
+void check_tiling(const std::map<std::string, TensorRecord>& records, uint64_t data_bytes,
+                  const std::string& where) {
+  std::vector<std::pair<uint64_t, const std::string*>> starts;
+  for (const auto& [name, r] : records)
+    if (r.end > r.begin) starts.emplace_back(r.begin, &name);
+  std::sort(starts.begin(), starts.end());
+  uint64_t expected = 0;
+  for (const auto& [begin, name] : starts) {
+    MTDNN_INPUT_CHECK(begin == expected,
+                      "{}: tensor '{}' starts at byte {} of the data section, expected {}", where,
+                      *name, begin, expected);
+    expected = records.at(*name).end;
+  }
+  MTDNN_INPUT_CHECK(expected == data_bytes,
+                    "{}: tensors cover {} bytes but the data section holds {}", where, expected,
+                    data_bytes);
+}
+
+template <typename T>
+T get_field(const json& j, const char* key, const std::string& where) {
+  MTDNN_INPUT_CHECK(j.contains(key), "{}: missing key '{}'", where, key);
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("{}: key '{}' has the wrong type: {}", where, key, e.what()));
+  }
+}
+
+}  // namespace
+
+std::string checkpoint_folder_name(int64_t step) {
+  MTDNN_CHECK(step >= 0, "negative step {}", step);
+  return kFolderPrefix + std::to_string(step);
+}
+
+std::optional<int64_t> parse_checkpoint_folder_name(const std::string& name) {
+  const size_t n = std::strlen(kFolderPrefix);
+  if (name.size() <= n || name.compare(0, n, kFolderPrefix) != 0) return std::nullopt;
+  const std::string digits = name.substr(n);
+  if (digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  if (digits.size() > 1 && digits[0] == '0') return std::nullopt;  // one spelling per step
+  return std::stoll(digits);
+}
+
+int dtype_size(const std::string& dtype) {
+  for (const auto& d : kDtypeSizes)
+    if (dtype == d.name) return d.size;
+  return 0;
+}
+
+json manifest_to_json(const Manifest& m) {
+  json tensors = json::object();
+  for (const auto& [name, r] : m.tensors) {
+    tensors[name] = {{"dtype", r.dtype},
+                     {"shape", r.shape},
+                     {"data_offsets", {r.begin, r.end}},
+                     {"sha256", r.sha256}};
+  }
+  return json{{"format", kFormatName},
+              {"format_version", m.format_version},
+              {"step", m.step},
+              {"created_utc", m.created_utc},
+              {"writer", m.writer},
+              {"state",
+               {{"file", kStateFile},
+                {"bytes", m.state_bytes},
+                {"header_bytes", m.header_bytes},
+                {"tensor_count", m.tensors.size()}}},
+              {"tensors", std::move(tensors)},
+              {"meta", m.meta}};
+}
+
+Manifest parse_manifest(const std::string& text, const std::string& where) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("{}: not valid JSON: {}", where, e.what()));
+  }
+  MTDNN_INPUT_CHECK(j.is_object(), "{}: must hold a JSON object", where);
+  const auto format = get_field<std::string>(j, "format", where);
+  MTDNN_INPUT_CHECK(format == kFormatName, "{}: format is '{}', expected '{}'", where, format,
+                    kFormatName);
+  Manifest m;
+  m.format_version = get_field<int>(j, "format_version", where);
+  MTDNN_INPUT_CHECK(m.format_version >= 1 && m.format_version <= kFormatVersion,
+                    "{}: format_version {} is not supported (this build reads 1..{}); a newer "
+                    "mtdnn wrote it",
+                    where, m.format_version, kFormatVersion);
+  m.step = get_field<int64_t>(j, "step", where);
+  MTDNN_INPUT_CHECK(m.step >= 0, "{}: negative step {}", where, m.step);
+  m.created_utc = j.value("created_utc", "");
+  m.writer = j.value("writer", json::object());
+  const json state = get_field<json>(j, "state", where);
+  MTDNN_INPUT_CHECK(state.is_object(), "{}: 'state' must be an object", where);
+  const auto file = get_field<std::string>(state, "file", where + ": state");
+  MTDNN_INPUT_CHECK(file == kStateFile, "{}: state file is '{}', expected '{}'", where, file,
+                    kStateFile);
+  m.state_bytes = get_field<uint64_t>(state, "bytes", where + ": state");
+  m.header_bytes = get_field<uint64_t>(state, "header_bytes", where + ": state");
+  const auto count = get_field<uint64_t>(state, "tensor_count", where + ": state");
+  MTDNN_INPUT_CHECK(m.header_bytes >= 8 && m.header_bytes <= m.state_bytes,
+                    "{}: header_bytes {} does not fit a {}-byte state file", where, m.header_bytes,
+                    m.state_bytes);
+  const json tensors = get_field<json>(j, "tensors", where);
+  MTDNN_INPUT_CHECK(tensors.is_object(), "{}: 'tensors' must be an object", where);
+  for (const auto& [name, value] : tensors.items()) {
+    const std::string twhere = fmt::format("{}: tensor '{}'", where, name);
+    TensorRecord r = read_entry(value, twhere);
+    MTDNN_INPUT_CHECK(value.contains("sha256") && value["sha256"].is_string() &&
+                          is_hex_digest(value["sha256"].get<std::string>()),
+                      "{}: sha256 must be 64 lower-case hex digits", twhere);
+    r.sha256 = value["sha256"].get<std::string>();
+    m.tensors.emplace(name, std::move(r));
+  }
+  MTDNN_INPUT_CHECK(m.tensors.size() == count, "{}: tensor_count says {} but {} tensors are listed",
+                    where, count, m.tensors.size());
+  check_tiling(m.tensors, m.state_bytes - m.header_bytes, where);
+  m.meta = get_field<json>(j, "meta", where);
+  MTDNN_INPUT_CHECK(m.meta.is_object(), "{}: 'meta' must be an object", where);
+  return m;
+}
+
+StateLayout plan_state_layout(const std::map<std::string, TensorShape>& tensors, int64_t step) {
+  StateLayout layout;
+  for (const auto& kv : tensors) layout.order.push_back(kv.first);
+  std::stable_sort(layout.order.begin(), layout.order.end(),
+                   [&](const std::string& a, const std::string& b) {
+                     return dtype_size(tensors.at(a).dtype) > dtype_size(tensors.at(b).dtype);
+                   });
+  json meta = {{"format", "pt"},
+               {"mtdnn_format", kFormatName},
+               {"mtdnn_format_version", std::to_string(kFormatVersion)},
+               {"mtdnn_step", std::to_string(step)}};
+  std::string header = "{\"__metadata__\":" + meta.dump();
+  uint64_t offset = 0;
+  for (const auto& name : layout.order) {
+    const TensorShape& t = tensors.at(name);
+    const int size = dtype_size(t.dtype);
+    MTDNN_CHECK(size > 0, "tensor '{}': unknown dtype '{}'", name, t.dtype);
+    MTDNN_CHECK(name != "__metadata__" && !name.empty(), "bad tensor name '{}'", name);
+    uint64_t numel = 1;
+    for (int64_t d : t.shape) numel *= static_cast<uint64_t>(d);
+    TensorRecord r{t.dtype, t.shape, offset, offset + numel * size, ""};
+    header += "," + json(name).dump() + ":{\"dtype\":\"" + t.dtype + "\",\"shape\":" +
+              json(t.shape).dump() + ",\"data_offsets\":[" + std::to_string(r.begin) + "," +
+              std::to_string(r.end) + "]}";
+    offset = r.end;
+    layout.records.emplace(name, std::move(r));
+  }
+  header += "}";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  const uint64_t len = header.size();
+  layout.header.assign(reinterpret_cast<const char*>(&len), 8);  // little-endian host
+  layout.header += header;
+  layout.data_bytes = offset;
+  return layout;
+}
+
+std::map<std::string, TensorRecord> parse_safetensors_header(const std::string& json_text,
+                                                             const std::string& where) {
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("{}: header is not valid JSON: {}", where, e.what()));
+  }
+  MTDNN_INPUT_CHECK(j.is_object(), "{}: header must be a JSON object", where);
+  std::map<std::string, TensorRecord> out;
+  for (const auto& [name, value] : j.items()) {
+    if (name == "__metadata__") continue;
+    out.emplace(name, read_entry(value, fmt::format("{}: tensor '{}'", where, name)));
+  }
+  return out;
+}
+
+std::vector<CheckpointRef> list_checkpoints(const std::string& root) {
+  std::vector<CheckpointRef> out;
+  std::error_code ec;
+  fs::directory_iterator it(root, ec);
+  if (ec) return out;
+  for (const auto& entry : it) {
+    auto step = parse_checkpoint_folder_name(entry.path().filename().string());
+    if (step && entry.is_directory(ec)) out.push_back({entry.path().string(), *step});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const CheckpointRef& a, const CheckpointRef& b) { return a.step < b.step; });
+  return out;
+}
+
+LatestPointer read_latest_pointer(const std::string& root) {
+  LatestPointer p;
+  const fs::path path = fs::path(root) / kLatestFile;
+  std::ifstream in(path, std::ios::binary);
+  if (!in.good()) return p;
+  p.present = true;
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  if (!parse_checkpoint_folder_name(s)) {
+    p.problem = fmt::format("{}: holds '{}', not a checkpoint folder name (ckpt-<step>)",
+                            path.string(), s.substr(0, 80));
+    return p;
+  }
+  p.target = s;
+  return p;
+}
+
+std::string utc_timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace mtdnn::checkpoints

@@ -1,0 +1,302 @@
+// mtdnn-ckpt: inspect, verify, export to and import from Hugging Face the checkpoints
+// mtdnn-train writes (docs/checkpoints.md). One sub-command per invocation, each with its
+// own --help. Exit status: 0 success, 1 a problem (named on stderr), 2 bad usage.
+#include <boost/program_options.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "checkpoints/checkpoint_format.h"
+#include "checkpoints/checkpoint_reader.h"
+#include "checkpoints/checkpoint_verify.h"
+#include "checkpoints/checkpoint_writer.h"
+#include "checkpoints/hf_convert.h"
+#include "common/error.h"
+#include "common/log.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace mtdnn::checkpoints;
+
+namespace {
+
+constexpr const char* kUsage =
+    "mtdnn-ckpt: inspect, verify and convert mtdnn checkpoints\n\n"
+    "Usage: mtdnn-ckpt COMMAND [options] (mtdnn-ckpt COMMAND --help for each)\n\n"
+    "Commands:\n"
+    "  inspect DIR            step, epoch, tasks, tensors and config of a checkpoint\n"
+    "  verify DIR             checksums and completeness; exit 1 naming each problem\n"
+    "  export-hf DIR OUT      the model as a Hugging Face BERT (model.safetensors + config.json)\n"
+    "  import-hf MODEL_DIR OUT  an initial checkpoint (step 0) from a Hugging Face BERT\n\n"
+    "DIR is a checkpoint folder (ckpt-<step>) or a checkpoint root (then the checkpoint\n"
+    "`latest` names, or the newest valid one; verify checks every checkpoint of a root).\n";
+
+struct Command {
+  po::options_description desc;
+  po::positional_options_description positional;
+  po::variables_map vm;
+};
+
+// Parses argv[2..]; returns false after printing --help.
+bool parse(Command& c, int argc, char** argv) {
+  c.desc.add_options()("help,h", "print this help and exit");
+  po::store(po::command_line_parser(argc - 1, argv + 1).options(c.desc).positional(c.positional).run(),
+            c.vm);
+  if (c.vm.count("help")) {
+    std::cout << c.desc << "\n";
+    return false;
+  }
+  po::notify(c.vm);
+  return true;
+}
+
+bool is_checkpoint_folder(const std::string& dir) {
+  const fs::path p = fs::path(dir).lexically_normal();
+  return fs::exists(p / kDoneFile) || fs::exists(p / kMetaFile) || fs::exists(p / kStateFile) ||
+         parse_checkpoint_folder_name((p.filename().empty() ? p.parent_path() : p).filename().string());
+}
+
+// A checkpoint folder, or the one a root resolves to.
+std::string resolve(const std::string& dir) {
+  if (is_checkpoint_folder(dir)) return dir;
+  auto found = find_latest_valid(dir, VerifyLevel::kStructure);
+  MTDNN_INPUT_CHECK(found.has_value(), "{}: holds no checkpoint", dir);
+  return found->path;
+}
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
+std::string scalar_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::string tasks_text(const json& meta) {
+  std::vector<std::string> out;
+  if (meta.contains("model") && meta["model"].contains("heads")) {
+    for (const auto& h : meta["model"]["heads"]) {
+      std::string kind = h.value("kind", "?");
+      if (h.value("enable_san", false)) kind += "+san";
+      if (kind.rfind("classification", 0) == 0 || kind == "next_sentence")
+        kind += fmt::format(", {} classes", h.value("n_class", 0));
+      out.push_back(fmt::format("{} ({})", h.value("task", "?"), kind));
+    }
+  } else if (meta.contains("tasks") && meta["tasks"].is_object()) {
+    for (const auto& [name, def] : meta["tasks"].items()) out.push_back(name);
+  }
+  return out.empty() ? "(none recorded)" : fmt::format("{}", fmt::join(out, ", "));
+}
+
+int cmd_inspect(int argc, char** argv) {
+  Command c{po::options_description(
+      "mtdnn-ckpt inspect: summarise a checkpoint\n\n"
+      "Usage: mtdnn-ckpt inspect DIR [--tensors] [--json]\n\nOptions"), {}, {}};
+  std::string dir;
+  bool list_tensors = false, as_json = false;
+  c.desc.add_options()
+      ("dir", po::value(&dir)->required(), "checkpoint folder or checkpoint root (positional)")
+      ("tensors", po::bool_switch(&list_tensors), "list every tensor: name, dtype, shape, bytes")
+      ("json", po::bool_switch(&as_json), "print the checkpoint's meta.json (without the tensor table)");
+  c.positional.add("dir", 1);
+  if (!parse(c, argc, argv)) return 0;
+  const std::string path = resolve(dir);
+  const Manifest m = read_manifest(path);
+  if (as_json) {
+    json j = manifest_to_json(m);
+    j.erase("tensors");
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  const json& meta = m.meta;
+  std::cout << fmt::format("checkpoint  {}\n", path);
+  std::cout << fmt::format("format      {} v{}, written {} by {} on {}\n", kFormatName, m.format_version,
+                           m.created_utc, m.writer.value("program", "?"), m.writer.value("host", "?"));
+  std::cout << fmt::format("step        {}\n", m.step);
+  if (meta.contains("kind")) std::cout << fmt::format("kind        {}\n", scalar_text(meta["kind"]));
+  if (meta.contains("epoch")) std::cout << fmt::format("epoch       {}\n", scalar_text(meta["epoch"]));
+  if (meta.contains("position")) std::cout << fmt::format("position    {}\n", meta["position"].dump());
+  std::cout << fmt::format("tasks       {}\n", tasks_text(meta));
+  if (meta.contains("world_size")) std::cout << fmt::format("world size  {}\n", scalar_text(meta["world_size"]));
+  if (meta.contains("tokenizer")) std::cout << fmt::format("tokenizer   {}\n", meta["tokenizer"].dump());
+  if (meta.contains("model") && meta["model"].contains("bert_config")) {
+    const json& b = meta["model"]["bert_config"];
+    std::cout << fmt::format("encoder     L={} H={} NH={} I={} V={}\n", b.value("num_hidden_layers", 0),
+                             b.value("hidden_size", 0), b.value("num_attention_heads", 0),
+                             b.value("intermediate_size", 0), b.value("vocab_size", 0));
+  }
+  uint64_t total = 0;
+  struct Group {
+    size_t count = 0;
+    uint64_t bytes = 0;
+    std::set<std::string> dtypes;
+  };
+  std::map<std::string, Group> groups;
+  for (const auto& [name, r] : m.tensors) {
+    const auto slash = name.find('/');
+    Group& g = groups[slash == std::string::npos ? name : name.substr(0, slash + 1)];
+    ++g.count;
+    g.bytes += r.end - r.begin;
+    g.dtypes.insert(r.dtype);
+    total += r.end - r.begin;
+  }
+  std::cout << fmt::format("tensors     {} tensors, {} in {}\n", m.tensors.size(), human_bytes(total), kStateFile);
+  for (const auto& [group, g] : groups)
+    std::cout << fmt::format("  {:<10}{:>6} tensors {:>11}  {}\n", group, g.count, human_bytes(g.bytes),
+                             fmt::join(g.dtypes, ","));
+  if (meta.contains("config") && meta["config"].is_object()) {
+    std::cout << "config\n";
+    for (const auto& [key, value] : meta["config"].items()) {
+      std::string text = value.is_structured() ? value.dump() : scalar_text(value);
+      if (text.size() > 100) text = text.substr(0, 97) + "...";
+      std::cout << fmt::format("  {} = {}\n", key, text);
+    }
+  }
+  if (list_tensors) {
+    std::cout << "tensor list\n";
+    for (const auto& [name, r] : m.tensors)
+      std::cout << fmt::format("  {}  {}  {}  {}\n", name, r.dtype, json(r.shape).dump(), r.end - r.begin);
+  }
+  return 0;
+}
+
+int cmd_verify(int argc, char** argv) {
+  Command c{po::options_description(
+      "mtdnn-ckpt verify: check a checkpoint (or every checkpoint of a root) for completeness\n"
+      "and integrity: DONE marker, meta.json digest, format, sizes, header, every tensor's\n"
+      "SHA-256. Prints one line per problem naming the file and tensor; exit 1 on any.\n\n"
+      "Usage: mtdnn-ckpt verify DIR [--quick]\n\nOptions"), {}, {}};
+  std::string dir;
+  bool quick = false;
+  c.desc.add_options()
+      ("dir", po::value(&dir)->required(), "checkpoint folder or checkpoint root (positional)")
+      ("quick", po::bool_switch(&quick), "skip the tensor checksums (structure only)");
+  c.positional.add("dir", 1);
+  if (!parse(c, argc, argv)) return 0;
+  const VerifyLevel level = quick ? VerifyLevel::kStructure : VerifyLevel::kChecksums;
+  std::vector<std::string> folders;
+  bool bad = false;
+  if (is_checkpoint_folder(dir)) {
+    folders.push_back(dir);
+  } else {
+    MTDNN_INPUT_CHECK(fs::is_directory(dir), "{}: no such folder", dir);
+    for (const auto& ref : list_checkpoints(dir)) folders.push_back(ref.path);
+    const LatestPointer latest = read_latest_pointer(dir);
+    if (!latest.present) {
+      std::cout << fmt::format("PROBLEM {}/{}: missing\n", dir, kLatestFile);
+      bad = true;
+    } else if (!latest.problem.empty()) {
+      std::cout << fmt::format("PROBLEM {}\n", latest.problem);
+      bad = true;
+    } else if (!fs::is_directory(fs::path(dir) / latest.target)) {
+      std::cout << fmt::format("PROBLEM {}/{}: names {}, which does not exist\n", dir, kLatestFile, latest.target);
+      bad = true;
+    } else {
+      std::cout << fmt::format("latest  {}\n", latest.target);
+    }
+    if (folders.empty()) {
+      std::cout << fmt::format("PROBLEM {}: no checkpoint folders (ckpt-<step>)\n", dir);
+      bad = true;
+    }
+  }
+  for (const auto& folder : folders) {
+    const VerifyResult r = verify_checkpoint(folder, level);
+    if (r.ok()) {
+      uint64_t bytes = r.manifest->state_bytes;
+      std::cout << fmt::format("OK      {}: step {}, {} tensors, {}{}\n", folder, r.manifest->step,
+                               r.manifest->tensors.size(), human_bytes(static_cast<double>(bytes)),
+                               quick ? " (checksums not checked)" : ", checksums match");
+    } else {
+      bad = true;
+      for (const auto& p : r.problems) std::cout << fmt::format("PROBLEM {}\n", p);
+    }
+  }
+  if (bad) mtdnn::log_info("verification failed; the lines starting with PROBLEM name each file and tensor");
+  return bad ? 1 : 0;
+}
+
+int cmd_export_hf(int argc, char** argv) {
+  Command c{po::options_description(
+      "mtdnn-ckpt export-hf: write a checkpoint's model as a Hugging Face BERT directory:\n"
+      "model.safetensors (encoder under BertModel keys, task heads under heads.<task>.,\n"
+      "masked-LM / next-sentence heads under cls.*), config.json, and mtdnn.json (the head\n"
+      "descriptions, so that import-hf can restore the heads too).\n\n"
+      "Usage: mtdnn-ckpt export-hf DIR OUT\n\nOptions"), {}, {}};
+  std::string dir, out;
+  c.desc.add_options()
+      ("dir", po::value(&dir)->required(), "checkpoint folder or checkpoint root (positional)")
+      ("out", po::value(&out)->required(), "output folder, created when missing (positional)");
+  c.positional.add("dir", 1).add("out", 1);
+  if (!parse(c, argc, argv)) return 0;
+  const std::string path = resolve(dir);
+  const Manifest m = read_manifest(path);
+  TrainingState state = load_checkpoint(path, /*verify=*/true);
+  export_hf(state, out, path, m.step);
+  std::cout << fmt::format("exported {} (step {}) to {}: model.safetensors, config.json, {}\n", path,
+                           m.step, out, kHfHeadsFile);
+  return 0;
+}
+
+int cmd_import_hf(int argc, char** argv) {
+  Command c{po::options_description(
+      "mtdnn-ckpt import-hf: make an initial checkpoint (model tensors only, step 0, meta.kind\n"
+      "\"init\") from a Hugging Face BERT directory (model.safetensors + config.json; with an\n"
+      "mtdnn.json from export-hf, the task heads too). Loading is strict: a missing,\n"
+      "unexpected or mis-shaped tensor is an error naming it.\n\n"
+      "Usage: mtdnn-ckpt import-hf MODEL_DIR OUT [--force]\n\nOptions"), {}, {}};
+  std::string model_dir, out;
+  int64_t step = 0;
+  bool force = false;
+  c.desc.add_options()
+      ("model-dir", po::value(&model_dir)->required(), "Hugging Face model folder (positional)")
+      ("out", po::value(&out)->required(), "checkpoint root to write ckpt-<step> into (positional)")
+      ("step", po::value(&step)->default_value(0), "step recorded for the checkpoint")
+      ("force", po::bool_switch(&force), "write even when OUT already holds checkpoints");
+  c.positional.add("model-dir", 1).add("out", 1);
+  if (!parse(c, argc, argv)) return 0;
+  MTDNN_INPUT_CHECK(force || (list_checkpoints(out).empty() && !read_latest_pointer(out).present),
+                    "{}: already holds checkpoints; the imported one would become `latest`. Choose "
+                    "an empty folder or pass --force",
+                    out);
+  TrainingState state = import_hf(model_dir);
+  save_checkpoint(out, step, state, RetentionPolicy{0, 0}, "mtdnn-ckpt import-hf");
+  std::cout << fmt::format("imported {} into {}: {} tensors\n", model_dir,
+                           (fs::path(out) / checkpoint_folder_name(step)).string(), state.tensors.size());
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  const std::string command = argc >= 2 ? argv[1] : "";
+  if (command.empty() || command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return command.empty() ? 2 : 0;
+  }
+  if (command == "inspect") return cmd_inspect(argc, argv);
+  if (command == "verify") return cmd_verify(argc, argv);
+  if (command == "export-hf") return cmd_export_hf(argc, argv);
+  if (command == "import-hf") return cmd_import_hf(argc, argv);
+  mtdnn::log_info("error: unknown command '{}' (see --help)", command);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mtdnn::set_log_program("mtdnn-ckpt");
+  try {
+    return run(argc, argv);
+  } catch (const po::error& e) {
+    mtdnn::log_info("error: {} (see mtdnn-ckpt {} --help)", e.what(), argc >= 2 ? argv[1] : "");
+    return 2;
+  } catch (const std::exception& e) {
+    mtdnn::log_info("error: {}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,77 @@
+// Hugging Face import/export of checkpoints (see hf_convert.h).
+#include "checkpoints/hf_convert.h"
+
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "checkpoints/checkpoint_reader.h"
+#include "checkpoints/model_state.h"
+#include "common/error.h"
+#include "common/file_util.h"
+#include "common/sha256.h"
+#include "worker/bert_config.h"
+#include "worker/hf_interop.h"
+#include "worker/mtdnn_model.h"
+
+namespace mtdnn::checkpoints {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+}  // namespace
+
+TrainingState import_hf(const std::string& hf_dir) {
+  const fs::path dir(hf_dir);
+  const std::string weights = (dir / "model.safetensors").string();
+  json model_desc = {{"bert_config", json::parse(worker::bert_config_to_json(
+                                         worker::read_bert_config((dir / "config.json").string())))},
+                     {"heads", json::array()}};
+  const fs::path heads_file = dir / kHfHeadsFile;
+  if (fs::exists(heads_file)) {
+    json heads;
+    try {
+      heads = json::parse(read_file(heads_file.string()));
+    } catch (const json::exception& e) {
+      throw InputError(fmt::format("{}: not valid JSON: {}", heads_file.string(), e.what()));
+    }
+    MTDNN_INPUT_CHECK(heads.is_object() && heads.contains("heads") && heads["heads"].is_array(),
+                      "{}: must hold a 'heads' array", heads_file.string());
+    model_desc["heads"] = heads["heads"];
+  }
+  worker::MtdnnModelOptions options = model_options_from_meta(model_desc, hf_dir);
+  worker::MtdnnModel model(options);
+  if (options.heads.empty())
+    worker::load_hf_bert_into(*model->bert, hf_dir);  // heads.* and cls.* are ignored
+  else
+    worker::load_mtdnn_model(*model, weights);
+
+  TrainingState state;
+  for (const auto& [name, t] : module_tensors(*model)) state.tensors.emplace(name, t.detach());
+  state.meta = {{"kind", "init"},
+                {"epoch", 0},
+                {"model", model_meta(options)},
+                {"source",
+                 {{"hf_dir", fs::absolute(dir).lexically_normal().string()},
+                  {"model_safetensors_sha256", sha256_hex_file(weights)}}}};
+  return state;
+}
+
+void export_hf(const TrainingState& state, const std::string& out_dir, const std::string& source,
+               int64_t step) {
+  MTDNN_INPUT_CHECK(state.meta.contains("model"),
+                    "{}: meta has no 'model' description (bert_config and heads), so the model "
+                    "cannot be rebuilt; the trainer that wrote it must record model_meta()",
+                    source);
+  worker::MtdnnModelOptions options = model_options_from_meta(state.meta["model"], source);
+  worker::MtdnnModel model(options);
+  restore_tensors_strict(state, module_tensors(*model), kModelPrefix, source);
+  worker::export_mtdnn_model(*model, out_dir);
+  json sidecar = {{"format", "mtdnn-hf-export"},
+                  {"format_version", 1},
+                  {"heads", state.meta["model"]["heads"]},
+                  {"source_checkpoint", source},
+                  {"step", step}};
+  write_file_atomic((fs::path(out_dir) / kHfHeadsFile).string(), sidecar.dump(2) + "\n");
+}
+
+}  // namespace mtdnn::checkpoints
