@@ -51,15 +51,16 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
                                      config_.attention_probs_dropout_prob, train,
                                      fused_);  // (B, T, H)
   const auto& ao = attention->output;
-  auto attended = ops::linear(context, ao->dense->weight, ao->dense->bias, fused_);
-  auto h = torch::layer_norm(ops::dropout_add(attended, x, p, train, fused_), {H},
-                             ao->LayerNorm->weight, ao->LayerNorm->bias,
+  // LayerNorm(dropout(context Wo + bo) + x): bias, dropout and residual fused after the GEMM.
+  auto h = torch::layer_norm(ops::linear_dropout_add(context, ao->dense->weight, ao->dense->bias,
+                                                     x, p, train, fused_),
+                             {H}, ao->LayerNorm->weight, ao->LayerNorm->bias,
                              config_.layer_norm_eps);  // (B, T, H)
-  auto inner = torch::gelu(ops::linear(h, intermediate->dense->weight,
-                                       intermediate->dense->bias, fused_));  // (B, T, I)
-  auto out = ops::linear(inner, output->dense->weight, output->dense->bias, fused_);
-  return torch::layer_norm(ops::dropout_add(out, h, p, train, fused_), {H},
-                           output->LayerNorm->weight, output->LayerNorm->bias,
+  auto inner = ops::linear_gelu(h, intermediate->dense->weight, intermediate->dense->bias,
+                                fused_);  // (B, T, I)
+  return torch::layer_norm(ops::linear_dropout_add(inner, output->dense->weight,
+                                                   output->dense->bias, h, p, train, fused_),
+                           {H}, output->LayerNorm->weight, output->LayerNorm->bias,
                            config_.layer_norm_eps);  // (B, T, H)
 }
 

@@ -88,6 +88,24 @@ __attribute__((always_inline)) inline vf vexp(vf x) {
   return (vf)((vi)y & ~under);
 }
 
+// Phi(x) = 0.5 (1 + erf(x / sqrt 2)) and phi(x) = exp(-x^2 / 2) / sqrt(2 pi), together.
+__attribute__((always_inline)) inline void normal_cdf_pdf(vf x, vf* cdf, vf* pdf) {
+  const vf u = x * 0.70710678118654752f;
+  const vf au = (vf)((vu)u & 0x7fffffffU);
+  const vf t = 1.0f / (1.0f + 0.3275911f * au);
+  vf poly = splat(1.061405429f);
+  poly = poly * t - 1.453152027f;
+  poly = poly * t + 1.421413741f;
+  poly = poly * t - 0.284496736f;
+  poly = poly * t + 0.254829592f;
+  poly = poly * t;
+  const vf e = vexp(-au * au);                                  // exp(-x^2 / 2)
+  const vf erf_abs = 1.0f - poly * e;
+  const vf erf = (vf)((vu)erf_abs | ((vu)u & 0x80000000U));     // odd function
+  *cdf = 0.5f * (1.0f + erf);
+  *pdf = e * 0.39894228040143268f;
+}
+
 __attribute__((always_inline)) inline float hmax(vf v) {
   float m = v[0];
   for (int i = 1; i < kW; ++i) m = v[i] > m ? v[i] : m;
@@ -192,6 +210,97 @@ MTDNN_CLONES void softmax_backward_row(const float* p, float* dp, int64_t n, flo
   const vf sc = splat(scale);
   for (i = 0; i + kW <= n; i += kW) store(dp + i, sc * load(p + i) * (load(dp + i) - dot));
   for (; i < n; ++i) dp[i] = scale * p[i] * (dp[i] - dot[0]);
+}
+
+MTDNN_CLONES void gelu(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  vf cdf, pdf;
+  for (; i + kW <= n; i += kW) {
+    const vf v = load(x + i);
+    normal_cdf_pdf(v, &cdf, &pdf);
+    store(y + i, v * cdf);
+  }
+  if (i < n) {
+    const vf v = load_partial(x + i, n - i, 0);
+    normal_cdf_pdf(v, &cdf, &pdf);
+    store_partial(y + i, v * cdf, n - i);
+  }
+}
+
+MTDNN_CLONES void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
+  int64_t i = 0;
+  vf cdf, pdf;
+  for (; i + kW <= n; i += kW) {
+    const vf v = load(x + i);
+    normal_cdf_pdf(v, &cdf, &pdf);
+    store(dx + i, load(dy + i) * (cdf + v * pdf));
+  }
+  if (i < n) {
+    const vf v = load_partial(x + i, n - i, 0);
+    normal_cdf_pdf(v, &cdf, &pdf);
+    store_partial(dx + i, load_partial(dy + i, n - i, 0) * (cdf + v * pdf), n - i);
+  }
+}
+
+MTDNN_CLONES void bias_gelu(float* z, const float* b, float* y, int64_t rows, int64_t n) {
+  vf cdf, pdf;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* zr = z + r * n;
+    float* yr = y + r * n;
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) {
+      const vf v = load(zr + i) + load(b + i);
+      store(zr + i, v);
+      normal_cdf_pdf(v, &cdf, &pdf);
+      store(yr + i, v * cdf);
+    }
+    if (i < n) {
+      const vf v = load_partial(zr + i, n - i, 0) + load_partial(b + i, n - i, 0);
+      store_partial(zr + i, v, n - i);
+      normal_cdf_pdf(v, &cdf, &pdf);
+      store_partial(yr + i, v * cdf, n - i);
+    }
+  }
+}
+
+MTDNN_CLONES void bias_dropout_add(const DropoutKey& key, uint32_t base, const float* z,
+                                   const float* b, const float* r, float* y, int64_t rows,
+                                   int64_t n) {
+  const vf scale = splat(key.scale);
+  const bool drop = key.threshold != 0;
+  for (int64_t row = 0; row < rows; ++row) {
+    const float* zr = z + row * n;
+    const float* rr = r + row * n;
+    float* yr = y + row * n;
+    const uint32_t rb = base + static_cast<uint32_t>(row * n);
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) {
+      vf v = load(zr + i) + load(b + i);
+      if (drop) v = select(keep_mask(key, rb + static_cast<uint32_t>(i)), v * scale);
+      store(yr + i, v + load(rr + i));
+    }
+    if (i < n) {
+      vf v = load_partial(zr + i, n - i, 0) + load_partial(b + i, n - i, 0);
+      if (drop) v = select(keep_mask(key, rb + static_cast<uint32_t>(i)), v * scale);
+      store_partial(yr + i, v + load_partial(rr + i, n - i, 0), n - i);
+    }
+  }
+}
+
+MTDNN_CLONES void dropout_pair(const DropoutKey& key, uint32_t base, const float* p, float* pd,
+                               float* dp, int64_t n) {
+  const vf scale = splat(key.scale);
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) {
+    const vi keep = keep_mask(key, base + static_cast<uint32_t>(i));
+    store(pd + i, select(keep, load(p + i) * scale));
+    store(dp + i, select(keep, load(dp + i) * scale));
+  }
+  if (i < n) {
+    const vi keep = keep_mask(key, base + static_cast<uint32_t>(i));
+    store_partial(pd + i, select(keep, load_partial(p + i, n - i, 0) * scale), n - i);
+    store_partial(dp + i, select(keep, load_partial(dp + i, n - i, 0) * scale), n - i);
+  }
 }
 
 MTDNN_CLONES void column_sums(const float* x, int64_t rows, int64_t cols, int64_t ld,

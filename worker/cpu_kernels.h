@@ -29,6 +29,21 @@ void softmax_row(float* s, const float* bias, int64_t n);
 // In place: dp = scale * p * (dp - sum(p * dp)) over one row of n.
 void softmax_backward_row(const float* p, float* dp, int64_t n, float scale);
 
+// Exact (erf) GELU: y = x * Phi(x), and its backward dx = dy * (Phi(x) + x * phi(x)).
+// erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
+void gelu(const float* x, float* y, int64_t n);
+void gelu_backward(const float* x, const float* dy, float* dx, int64_t n);
+
+// Epilogues of a Linear layer over rows x n (row-major), bias b (n):
+//   bias_gelu:        z += b (kept for backward), y = gelu(z)
+//   bias_dropout_add: y = dropout(z + b) + r, mask index base + row * n + j; y may equal z
+void bias_gelu(float* z, const float* b, float* y, int64_t rows, int64_t n);
+void bias_dropout_add(const DropoutKey& key, uint32_t base, const float* z, const float* b,
+                      const float* r, float* y, int64_t rows, int64_t n);
+// Attention backward: pd = dropout(p) and dp = dropout(dp) with one mask draw.
+void dropout_pair(const DropoutKey& key, uint32_t base, const float* p, float* pd, float* dp,
+                  int64_t n);
+
 // out[j] = sum over rows i of x[i * ld + j], j < cols (float lanes within blocks of rows,
 // double across blocks): the bias gradient of a Linear layer.
 void column_sums(const float* x, int64_t rows, int64_t cols, int64_t ld, float* out);

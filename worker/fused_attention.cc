@@ -172,11 +172,9 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
       const float* used = P;
       if (drop) {
         float* pd = scratch + s.T * s.T;
-        for (int64_t i = 0; i < s.T; ++i) {
-          const auto base = static_cast<uint32_t>((bh * s.T + i) * s.T);
-          kernels::dropout(key, base, P + i * n, pd + i * n, n);
-          kernels::dropout(key, base, dP + i * n, dP + i * n, n);
-        }
+        for (int64_t i = 0; i < s.T; ++i)  // one mask draw for P and dP
+          kernels::dropout_pair(key, static_cast<uint32_t>((bh * s.T + i) * s.T), P + i * n,
+                                pd + i * n, dP + i * n, n);
         used = pd;
       }
       // dV = P_dropped^T dO: (n, D); keys past n get no gradient.

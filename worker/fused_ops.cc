@@ -45,84 +45,33 @@ void split_gemm(int64_t n, int64_t flops_per_unit, const F& f) {
   at::parallel_for(0, n, grain, f);
 }
 
-// y (M, N) = x (M, K) W^T + b.
-Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
+// What follows the GEMM of a Linear layer, fused into one pass over its output.
+enum Epilogue : int64_t {
+  kBias = 0,            // y = z + b
+  kBiasGelu = 1,        // y = gelu(z + b); z + b kept for backward
+  kBiasDropoutAdd = 2,  // y = dropout(z + b) + residual
+};
+
+constexpr int64_t kRowGrain = 64;
+
+// z (M, N) = x (M, K) W^T, with `bias` (N) already added when given.
+Tensor linear_gemm(const Tensor& x, const Tensor& w, const float* bias) {
   const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
-  Tensor y = torch::empty({M, N}, x.options());
+  Tensor z = torch::empty({M, N}, x.options());
   const float* xp = x.data_ptr<float>();
   const float* wp = w.data_ptr<float>();
-  const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
-  float* yp = y.data_ptr<float>();
-  if (bp) {  // y = b, then the GEMM accumulates onto it
+  float* zp = z.data_ptr<float>();
+  if (bias) {  // z = b, then the GEMM accumulates onto it
     at::parallel_for(0, M, 256, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; ++m) std::memcpy(yp + m * N, bp, N * sizeof(float));
+      for (int64_t m = m0; m < m1; ++m) std::memcpy(zp + m * N, bias, N * sizeof(float));
     });
   }
   split_gemm(M, 2 * N * K, [&](int64_t m0, int64_t m1) {
     sgemm(Trans::kNo, Trans::kYes, m1 - m0, N, K, 1.0f, xp + m0 * K, K, wp, K,
-          bp ? 1.0f : 0.0f, yp + m0 * N, N);
+          bias ? 1.0f : 0.0f, zp + m0 * N, N);
   });
-  return y;
+  return z;
 }
-
-struct LinearFunction : public torch::autograd::Function<LinearFunction> {
-  // x (M, K) contiguous, w (N, K) contiguous, b (N) or empty (0) for no bias: custom
-  // functions cannot take undefined tensors.
-  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w,
-                        const Tensor& b) {
-    RECORD_FUNCTION("mtdnn::linear", std::vector<c10::IValue>());
-    ctx->save_for_backward({x, w});
-    const bool has_bias = b.numel() > 0;
-    ctx->saved_data["has_bias"] = has_bias;
-    return linear_forward(x, w, has_bias ? b : Tensor());
-  }
-
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    RECORD_FUNCTION("mtdnn::linear_backward", std::vector<c10::IValue>());
-    auto saved = ctx->get_saved_variables();
-    const Tensor& x = saved[0];
-    const Tensor& w = saved[1];
-    const Tensor dy = grads[0].contiguous();  // (M, N)
-    const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
-    const float* dyp = dy.data_ptr<float>();
-    Tensor dx, dw, db;
-    if (ctx->needs_input_grad(0)) {
-      dx = torch::empty({M, K}, x.options());  // dy W
-      float* dxp = dx.data_ptr<float>();
-      const float* wp = w.data_ptr<float>();
-      split_gemm(M, 2 * N * K, [&](int64_t m0, int64_t m1) {
-        sgemm(Trans::kNo, Trans::kNo, m1 - m0, K, N, 1.0f, dyp + m0 * N, N, wp, K, 0.0f,
-              dxp + m0 * K, K);
-      });
-    }
-    if (ctx->needs_input_grad(1)) {
-      dw = torch::empty({N, K}, w.options());  // dy^T x, split over rows or columns
-      float* dwp = dw.data_ptr<float>();
-      const float* xp = x.data_ptr<float>();
-      if (N >= K) {
-        split_gemm(N, 2 * M * K, [&](int64_t n0, int64_t n1) {
-          sgemm(Trans::kYes, Trans::kNo, n1 - n0, K, M, 1.0f, dyp + n0, N, xp, K, 0.0f,
-                dwp + n0 * K, K);
-        });
-      } else {
-        split_gemm(K, 2 * M * N, [&](int64_t k0, int64_t k1) {
-          sgemm(Trans::kYes, Trans::kNo, N, k1 - k0, M, 1.0f, dyp, N, xp + k0, K, 0.0f,
-                dwp + k0, K);
-        });
-      }
-    }
-    if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) {
-      db = torch::empty({N}, w.options());  // column sums of dy, column blocks in parallel
-      float* dbp = db.data_ptr<float>();
-      constexpr int64_t kColumns = 128;
-      at::parallel_for(0, (N + kColumns - 1) / kColumns, 1, [&](int64_t c0, int64_t c1) {
-        const int64_t j0 = c0 * kColumns, j1 = std::min(N, c1 * kColumns);
-        kernels::column_sums(dyp + j0, M, j1 - j0, N, dbp + j0);
-      });
-    }
-    return {dx, dw, db};
-  }
-};
 
 // Dropout index spaces are 32-bit (the mask hash counts elements with a uint32).
 void check_index_space(int64_t n) {
@@ -145,6 +94,113 @@ void apply_dropout(uint64_t seed, double p, const Tensor& x, const Tensor* r, Te
       kernels::dropout(key, static_cast<uint32_t>(i0), xp + i0, yp + i0, i1 - i0);
   });
 }
+
+struct LinearFunction : public torch::autograd::Function<LinearFunction> {
+  // x (M, K), w (N, K), b (N) or empty (0) for no bias, residual (M, N) or empty, all
+  // contiguous (custom functions cannot take undefined tensors).
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w, const Tensor& b,
+                        const Tensor& residual, int64_t epilogue, double p, int64_t seed) {
+    RECORD_FUNCTION("mtdnn::linear", std::vector<c10::IValue>());
+    const bool has_bias = b.numel() > 0;
+    const float* bp = has_bias ? b.data_ptr<float>() : nullptr;
+    ctx->saved_data["has_bias"] = has_bias;
+    ctx->saved_data["epilogue"] = epilogue;
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["seed"] = seed;
+    Tensor z = linear_gemm(x, w, epilogue == kBias ? bp : nullptr);  // (M, N)
+    const int64_t M = z.size(0), N = z.size(1);
+    if (epilogue == kBias) {
+      ctx->save_for_backward({x, w});
+      return z;
+    }
+    TORCH_CHECK(has_bias, "fused Linear epilogues need a bias");
+    float* zp = z.data_ptr<float>();
+    if (epilogue == kBiasGelu) {
+      Tensor y = torch::empty_like(z);
+      float* yp = y.data_ptr<float>();
+      at::parallel_for(0, M, kRowGrain, [&](int64_t m0, int64_t m1) {
+        kernels::bias_gelu(zp + m0 * N, bp, yp + m0 * N, m1 - m0, N);
+      });
+      ctx->save_for_backward({x, w, z});  // z = x W^T + b, the GELU's input
+      return y;
+    }
+    TORCH_CHECK(epilogue == kBiasDropoutAdd, "unknown Linear epilogue ", epilogue);
+    const auto key = kernels::make_dropout_key(static_cast<uint64_t>(seed), p);
+    const float* rp = residual.data_ptr<float>();
+    at::parallel_for(0, M, kRowGrain, [&](int64_t m0, int64_t m1) {
+      kernels::bias_dropout_add(key, static_cast<uint32_t>(m0 * N), zp + m0 * N, bp,
+                                rp + m0 * N, zp + m0 * N, m1 - m0, N);
+    });
+    ctx->save_for_backward({x, w});
+    return z;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RECORD_FUNCTION("mtdnn::linear_backward", std::vector<c10::IValue>());
+    auto saved = ctx->get_saved_variables();
+    const Tensor& x = saved[0];
+    const Tensor& w = saved[1];
+    const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
+    const int64_t epilogue = ctx->saved_data["epilogue"].toInt();
+    const Tensor dy = grads[0].contiguous();  // (M, N)
+    // dz: the gradient at the GEMM's output.
+    Tensor dz = dy, dresidual;
+    if (epilogue == kBiasGelu) {
+      const Tensor& z = saved[2];
+      dz = torch::empty_like(dy);
+      const float* zp = z.data_ptr<float>();
+      const float* dyp = dy.data_ptr<float>();
+      float* dzp = dz.data_ptr<float>();
+      at::parallel_for(0, M * N, kElementGrain, [&](int64_t i0, int64_t i1) {
+        kernels::gelu_backward(zp + i0, dyp + i0, dzp + i0, i1 - i0);
+      });
+    } else if (epilogue == kBiasDropoutAdd) {
+      dresidual = dy;
+      const double p = ctx->saved_data["p"].toDouble();
+      if (p > 0) {
+        dz = torch::empty_like(dy);
+        apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()), p, dy, nullptr, dz);
+      }
+    }
+    const float* dzp = dz.data_ptr<float>();
+    Tensor dx, dw, db;
+    if (ctx->needs_input_grad(0)) {
+      dx = torch::empty({M, K}, x.options());  // dz W
+      float* dxp = dx.data_ptr<float>();
+      const float* wp = w.data_ptr<float>();
+      split_gemm(M, 2 * N * K, [&](int64_t m0, int64_t m1) {
+        sgemm(Trans::kNo, Trans::kNo, m1 - m0, K, N, 1.0f, dzp + m0 * N, N, wp, K, 0.0f,
+              dxp + m0 * K, K);
+      });
+    }
+    if (ctx->needs_input_grad(1)) {
+      dw = torch::empty({N, K}, w.options());  // dz^T x, split over rows or columns
+      float* dwp = dw.data_ptr<float>();
+      const float* xp = x.data_ptr<float>();
+      if (N >= K) {
+        split_gemm(N, 2 * M * K, [&](int64_t n0, int64_t n1) {
+          sgemm(Trans::kYes, Trans::kNo, n1 - n0, K, M, 1.0f, dzp + n0, N, xp, K, 0.0f,
+                dwp + n0 * K, K);
+        });
+      } else {
+        split_gemm(K, 2 * M * N, [&](int64_t k0, int64_t k1) {
+          sgemm(Trans::kYes, Trans::kNo, N, k1 - k0, M, 1.0f, dzp, N, xp + k0, K, 0.0f,
+                dwp + k0, K);
+        });
+      }
+    }
+    if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)) {
+      db = torch::empty({N}, w.options());  // column sums of dz, column blocks in parallel
+      float* dbp = db.data_ptr<float>();
+      constexpr int64_t kColumns = 128;
+      at::parallel_for(0, (N + kColumns - 1) / kColumns, 1, [&](int64_t c0, int64_t c1) {
+        const int64_t j0 = c0 * kColumns, j1 = std::min(N, c1 * kColumns);
+        kernels::column_sums(dzp + j0, M, j1 - j0, N, dbp + j0);
+      });
+    }
+    return {dx, dw, db, dresidual, Tensor(), Tensor(), Tensor()};
+  }
+};
 
 struct DropoutFunction : public torch::autograd::Function<DropoutFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, double p, int64_t seed) {
@@ -181,19 +237,90 @@ struct DropoutAddFunction : public torch::autograd::Function<DropoutAddFunction>
   }
 };
 
+struct GeluFunction : public torch::autograd::Function<GeluFunction> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
+    ctx->save_for_backward({x});
+    Tensor y = torch::empty_like(x);
+    const float* xp = x.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    at::parallel_for(0, x.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+      kernels::gelu(xp + i0, yp + i0, i1 - i0);
+    });
+    return y;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const Tensor x = ctx->get_saved_variables()[0];
+    const Tensor dy = grads[0].contiguous();
+    Tensor dx = torch::empty_like(x);
+    const float* xp = x.data_ptr<float>();
+    const float* dyp = dy.data_ptr<float>();
+    float* dxp = dx.data_ptr<float>();
+    at::parallel_for(0, x.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+      kernels::gelu_backward(xp + i0, dyp + i0, dxp + i0, i1 - i0);
+    });
+    return {dx};
+  }
+};
+
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool fused) {
-  if (!fused || !fusable(x) || !fusable(weight) || (bias.defined() && !fusable(bias)))
-    return torch::nn::functional::linear(x, weight, bias);
+Tensor gelu(const Tensor& x, bool fused) {
+  if (!fused || !fusable(x)) return torch::gelu(x);
+  return GeluFunction::apply(x.contiguous());
+}
+
+namespace {
+
+// Shared by the Linear entry points: flattens x to (M, K), runs the fused function and
+// restores the leading dimensions.
+Tensor fused_linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                    const Tensor& residual, Epilogue epilogue, double p) {
   const int64_t K = x.size(-1);
   TORCH_CHECK(weight.dim() == 2 && weight.size(1) == K, "linear: weight ", weight.sizes(),
               " does not match input ", x.sizes());
   auto out_shape = x.sizes().vec();
   out_shape.back() = weight.size(0);
-  Tensor y = LinearFunction::apply(x.reshape({-1, K}).contiguous(), weight.contiguous(),
-                                   bias.defined() ? bias.contiguous() : torch::empty({0}, x.options()));
+  const int64_t N = weight.size(0), M = K > 0 ? x.numel() / K : 0;
+  if (residual.defined())
+    TORCH_CHECK(residual.numel() == M * N, "linear: residual ", residual.sizes(),
+                " does not match the output ", c10::IntArrayRef(out_shape));
+  const Tensor r = residual.defined() ? residual.reshape({M, N}).contiguous()
+                                      : torch::empty({0}, x.options());
+  const Tensor b = bias.defined() ? bias.contiguous() : torch::empty({0}, x.options());
+  if (epilogue == kBiasDropoutAdd) check_index_space(M * N);
+  const int64_t seed = epilogue == kBiasDropoutAdd && p > 0 ? static_cast<int64_t>(draw_seed()) : 0;
+  Tensor y = LinearFunction::apply(x.reshape({M, K}).contiguous(), weight.contiguous(), b, r,
+                                   static_cast<int64_t>(epilogue), p, seed);
   return y.view(out_shape);
+}
+
+bool all_fusable(std::initializer_list<const Tensor*> tensors) {
+  for (const Tensor* t : tensors)
+    if (!t->defined() || !fusable(*t)) return false;
+  return true;
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool fused) {
+  if (!fused || !all_fusable({&x, &weight}) || (bias.defined() && !fusable(bias)))
+    return torch::nn::functional::linear(x, weight, bias);
+  return fused_linear(x, weight, bias, Tensor(), kBias, 0.0);
+}
+
+Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias, bool fused) {
+  if (!fused || !all_fusable({&x, &weight, &bias}))
+    return torch::gelu(torch::nn::functional::linear(x, weight, bias));
+  return fused_linear(x, weight, bias, Tensor(), kBiasGelu, 0.0);
+}
+
+Tensor linear_dropout_add(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                          const Tensor& residual, double p, bool training, bool fused) {
+  const double drop = training ? p : 0.0;
+  if (!fused || !all_fusable({&x, &weight, &bias, &residual}))
+    return torch::dropout(torch::nn::functional::linear(x, weight, bias), drop, training) +
+           residual;
+  return fused_linear(x, weight, bias, residual, kBiasDropoutAdd, drop);
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, bool fused) {

@@ -17,6 +17,15 @@ bool fusable(const torch::Tensor& t);
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias, bool fused = true);
 
+// gelu(x W^T + b): the bias and the activation applied in one pass after the GEMM.
+torch::Tensor linear_gelu(const torch::Tensor& x, const torch::Tensor& weight,
+                          const torch::Tensor& bias, bool fused = true);
+// dropout(x W^T + b) + residual, the residual branch of a Transformer sub-layer, with the
+// bias, dropout (in training, probability p) and residual add in one pass after the GEMM.
+torch::Tensor linear_dropout_add(const torch::Tensor& x, const torch::Tensor& weight,
+                                 const torch::Tensor& bias, const torch::Tensor& residual,
+                                 double p, bool training, bool fused = true);
+
 // Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p).
 // Identity when !training or p == 0. Seeds come from LibTorch's default CPU generator,
 // so torch::manual_seed makes runs repeatable.
@@ -24,6 +33,9 @@ torch::Tensor dropout(const torch::Tensor& x, double p, bool training, bool fuse
 // dropout(x) + residual in one pass (the residual branch of a Transformer sub-layer).
 torch::Tensor dropout_add(const torch::Tensor& x, const torch::Tensor& residual, double p,
                           bool training, bool fused = true);
+
+// Exact (erf) GELU, as Hugging Face's "gelu"; the fused kernel's erf is within 1.5e-7.
+torch::Tensor gelu(const torch::Tensor& x, bool fused = true);
 
 // Multi-head self-attention core. qkv (B, T, 3H) holds [Q | K | V] of each token (heads
 // contiguous within each, D = H / num_heads); key_mask (B, T), non-zero = real token.

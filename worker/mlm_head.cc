@@ -32,7 +32,7 @@ torch::Tensor MaskedLmHeadImpl::logits(const torch::Tensor& hidden,
                         word_embeddings.size(0) == output_bias.size(0),
                     "task '{}': the MLM decoder needs the word embeddings (V, H), got {}",
                     spec().task, shape_of(word_embeddings));
-  auto h = torch::gelu(ops::linear(hidden, transform->dense->weight, transform->dense->bias));
+  auto h = ops::gelu(ops::linear(hidden, transform->dense->weight, transform->dense->bias));
   h = torch::layer_norm(h, {h.size(-1)}, transform->LayerNorm->weight,
                         transform->LayerNorm->bias, eps_);
   return ops::linear(h, word_embeddings, output_bias);  // (..., V), decoder tied to E

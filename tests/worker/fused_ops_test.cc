@@ -135,6 +135,50 @@ TEST(FusedOps, DropoutAddMatchesDropoutPlusResidual) {
   EXPECT_TRUE(close(a[1], b[1], 1e-6));
 }
 
+TEST(FusedOps, LinearEpiloguesMatchTheirDefinitions) {
+  torch::manual_seed(17);
+  auto x = torch::randn({3, 50, 24}).requires_grad_();
+  auto w = torch::randn({40, 24}).requires_grad_();
+  auto b = torch::randn({40}).requires_grad_();
+  auto r = torch::randn({3, 50, 40}).requires_grad_();
+  auto g = torch::randn({3, 50, 40});
+  // GELU epilogue.
+  auto y = ops::linear_gelu(x, w, b);
+  auto yr = torch::gelu(torch::nn::functional::linear(x, w, b));
+  EXPECT_TRUE(close(y, yr, 1e-5));
+  auto a = torch::autograd::grad({y}, {x, w, b}, {g});
+  auto e = torch::autograd::grad({yr}, {x, w, b}, {g});
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(close(a[i], e[i], 1e-5)) << i;
+  // Dropout + residual epilogue: recover the mask from the output, then check values and
+  // gradients against dropout(x W^T + b) * mask / (1 - p) + r.
+  const double p = 0.25;
+  auto d = ops::linear_dropout_add(x, w, b, r, p, /*training=*/true);
+  auto lin = torch::nn::functional::linear(x, w, b);
+  auto mask = ((d - r).abs() > 1e-6).to(torch::kFloat).detach();
+  EXPECT_NEAR(mask.mean().item<double>(), 0.75, 0.03);
+  auto dr_ = lin * mask / (1 - p) + r;
+  EXPECT_TRUE(close(d, dr_, 1e-5));
+  auto ad = torch::autograd::grad({d}, {x, w, b, r}, {g});
+  auto ed = torch::autograd::grad({dr_}, {x, w, b, r}, {g});
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(close(ad[i], ed[i], 1e-5)) << i;
+  // Not training: no dropout.
+  EXPECT_TRUE(close(ops::linear_dropout_add(x, w, b, r, p, false), lin + r, 1e-5));
+}
+
+TEST(FusedOps, GeluMatchesExactGelu) {
+  torch::manual_seed(16);
+  auto x = torch::cat({torch::randn({20000}) * 3, torch::linspace(-12, 12, 4001),
+                       torch::tensor({0.0f, -0.0f, 1e-8f, -1e-8f, 40.0f, -40.0f})})
+               .requires_grad_();
+  auto y = ops::gelu(x);
+  auto yr = torch::gelu(x);
+  EXPECT_TRUE(close(y, yr, 0, 5e-7));
+  auto g = torch::randn_like(y);
+  auto dx = torch::autograd::grad({y}, {x}, {g})[0];
+  auto dxr = torch::autograd::grad({yr}, {x}, {g})[0];
+  EXPECT_TRUE(close(dx, dxr, 0, 5e-7));
+}
+
 TEST(CpuKernels, ExpIsAccurate) {
   std::vector<float> x, y(20001);
   for (int i = 0; i <= 20000; ++i) x.push_back(-100.0f + 0.0094f * i);  // up to 88

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Training-step throughput of the C++ model against the PyTorch peer reference
+# (../shared/bench/ref_mtdnn.py) on the same workload: BERT-mini, batch 32, a classification
+# head, dropout 0.1, AdamW + clipping, 2 threads. Runs alternate (C++, then the reference
+# at --threads 1 and 2, each with and without --blas-threads 1) for a few rounds; the best
+# run of each side is compared, and the C++ binary's model-FLOPs utilisation against the
+# GEMM peak it measures is printed.
+#
+# usage: scripts/bench-model.sh [--rounds N] [--steps N] [--seq N] [--glue] [--build DIR]
+#   --glue   real GLUE batch shapes (../shared/bench/lengths) instead of fixed length --seq
+# Environment: MTDNN_SHARED_DIR (default: ../shared beside the repository).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+shared=${MTDNN_SHARED_DIR:-$here/../shared}
+build=$here/build
+rounds=2
+steps=20
+seq=128
+glue=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --seq) seq=$2; shift 2 ;;
+    --glue) glue=1; shift ;;
+    --build) build=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "bench-model: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+bench=$build/bin/mtdnn-bench-model-torch
+ref=$shared/bench/ref_mtdnn.py
+if [ ! -x "$bench" ]; then
+  echo "bench-model: building $bench"
+  cmake -S "$here" -B "$build" -G Ninja >/dev/null
+  cmake --build "$build" -j2 --target mtdnn-bench-model-torch
+fi
+[ -f "$ref" ] || { echo "bench-model: reference not found at $ref (set MTDNN_SHARED_DIR)" >&2; exit 1; }
+
+workload=(--batch 32 --steps "$steps" --seq "$seq")
+if [ "$glue" = 1 ]; then workload+=(--lengths "$shared/bench/lengths"); fi
+ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
+
+echo "bench-model: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (others' work skews every number)"
+best_cpp=0 best_cpp_line="" best_cpp_mfu="" best_ref=0 best_ref_cfg=""
+tokens_of() { sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$1" | head -1; }
+for ((r = 1; r <= rounds; r++)); do
+  echo "== round $r/$rounds"
+  out=$("$bench" --threads 2 "${workload[@]}")
+  line=$(head -1 <<<"$out")
+  echo "mtdnn C++ (2 threads):             $line"
+  t=$(tokens_of "$line")
+  if awk "BEGIN{exit !($t > $best_cpp)}"; then
+    best_cpp=$t best_cpp_line=$line
+    best_cpp_mfu=$(sed -n '2,3p' <<<"$out")
+  fi
+  for cfg in "${ref_configs[@]}"; do
+    # shellcheck disable=SC2086  # cfg holds several flags
+    line=$(/usr/bin/python3 "$ref" $cfg "${workload[@]}" | tail -1)
+    printf 'reference %-30s %s\n' "($cfg):" "$line"
+    t=$(tokens_of "$line")
+    if awk "BEGIN{exit !($t > $best_ref)}"; then best_ref=$t best_ref_cfg=$cfg; fi
+  done
+done
+echo "== summary ($( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "fixed length $seq"), batch 32, best of $rounds rounds)"
+echo "mtdnn C++   best: $best_cpp_line"
+echo "$best_cpp_mfu" | sed 's/^/            /'
+echo "reference   best: tokens/s $best_ref ($best_ref_cfg)"
+awk "BEGIN{printf \"ratio       %.2fx real tokens/s (C++ / reference)\n\", $best_cpp / $best_ref}"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
