@@ -65,6 +65,28 @@ struct EvalSplit {
 // Metrics as JSON numbers (NaN, for degenerate inputs, as null).
 nlohmann::ordered_json metric_json(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nullptr; }
 
+// The steps since the last training record: their rate (evaluation time excluded) and
+// their average loss.
+struct LogWindow {
+  Clock::time_point start = Clock::now();
+  double eval_s = 0, tokens = 0, loss_sum = 0;
+  int64_t steps = 0, finite_steps = 0;
+
+  void add(double real_tokens, double loss, bool skipped) {
+    ++steps;
+    tokens += real_tokens;
+    if (!skipped) {
+      loss_sum += loss;
+      ++finite_steps;
+    }
+  }
+  double seconds() const { return std::max(1e-9, seconds_since(start) - eval_s); }
+  double loss_avg() const { return finite_steps > 0 ? loss_sum / static_cast<double>(finite_steps) : NAN; }
+  double steps_per_s() const { return static_cast<double>(steps) / seconds(); }
+  double tokens_per_s() const { return tokens / seconds(); }
+  void reset() { *this = LogWindow(); }
+};
+
 }  // namespace
 
 uint64_t parameter_checksum(const worker::MtdnnModelImpl& model) {
@@ -396,9 +418,9 @@ TrainResult Trainer::run() {
 
   TrainResult result;
   const auto start = Clock::now();
-  auto window_start = start;
-  double window_eval_s = 0, window_tokens = 0, window_loss = 0, total_eval_s = 0;
-  int64_t window_steps = 0, bad_in_row = 0, step = 0, last_epoch = 0;
+  LogWindow window;
+  double total_eval_s = 0;
+  int64_t bad_in_row = 0, step = 0, last_epoch = 0;
   bool stop_pending = false, stopped = false;
   auto last_progress = start;
 
@@ -444,12 +466,11 @@ TrainResult Trainer::run() {
       RoundStats stats = m.train_step(*batch, step, &norm, &lr_used, &skipped);
       const TaskDef& task = m.tasks[static_cast<size_t>(plan.task)];
       ++step;
-      ++window_steps;
       result.steps = step;
       result.examples += stats.examples;
       result.real_tokens += stats.real_tokens;
-      window_tokens += stats.real_tokens;
       const double loss = stats.items > 0 ? stats.loss_sum / stats.items : NAN;
+      window.add(stats.real_tokens, loss, skipped);
       if (stats.stop_signal > 0 && !stop_pending) {
         stop_pending = true;
         result.stop_signal = stop_requested() ? stop_signal_name() : "a signal on another rank";
@@ -467,34 +488,29 @@ TrainResult Trainer::run() {
                                   bad_in_row, step - bad_in_row + 1, step, m.o.max_bad_steps, task.name));
       } else {
         bad_in_row = 0;
-        window_loss += loss;
       }
       if (plan.log) {
-        const double window_s = std::max(1e-9, seconds_since(window_start) - window_eval_s);
-        const double elapsed = seconds_since(start);
         nlohmann::ordered_json j;
         j["type"] = "train";
         j["step"] = step;
         j["epoch"] = epoch;
         j["task"] = task.name;
         j["loss"] = metric_json(loss);
-        j["loss_avg"] = metric_json(window_loss / static_cast<double>(std::max<int64_t>(1, window_steps)));
+        j["loss_avg"] = metric_json(window.loss_avg());
         j["lr"] = lr_used;
         j["grad_norm"] = metric_json(norm);
         j["examples"] = static_cast<int64_t>(result.examples);
         j["real_tokens"] = static_cast<int64_t>(result.real_tokens);
-        j["elapsed_s"] = elapsed;
-        j["steps_per_s"] = window_steps / window_s;
-        j["tokens_per_s"] = window_tokens / window_s;
+        j["elapsed_s"] = seconds_since(start);
+        j["steps_per_s"] = window.steps_per_s();
+        j["tokens_per_s"] = window.tokens_per_s();
         j["skipped_steps"] = result.skipped_steps;
         m.write_record(j);
         if (rank0)
           log_info("step {}/{} epoch {} {} loss {:.4f} (avg {:.4f}) lr {:.2e} | {:.2f} steps/s {} tok/s", step,
-                   m.total, epoch, task.name, loss, window_loss / std::max<int64_t>(1, window_steps), lr_used,
-                   window_steps / window_s, format_count(window_tokens / window_s));
-        window_start = Clock::now();
-        window_eval_s = window_tokens = window_loss = 0;
-        window_steps = 0;
+                   m.total, epoch, task.name, loss, window.loss_avg(), lr_used, window.steps_per_s(),
+                   format_count(window.tokens_per_s()));
+        window.reset();
       }
       if (rank0 && log_is_terminal() && seconds_since(last_progress) > 0.25) {
         last_progress = Clock::now();
@@ -509,12 +525,13 @@ TrainResult Trainer::run() {
         auto eval_start = Clock::now();
         auto records = m.evaluate(step, epoch, false);
         result.evaluations.insert(result.evaluations.end(), records.begin(), records.end());
-        window_eval_s += seconds_since(eval_start);
+        window.eval_s += seconds_since(eval_start);
         total_eval_s += seconds_since(eval_start);
       }
     }
   }
   result.seconds = seconds_since(start) - total_eval_s;
+  if (step >= m.total) result.stop_signal.clear();  // a signal during the last step: training is complete
 
   // F1: final evaluation unless a signal cut training short, then the model.
   if (result.stop_signal.empty()) {

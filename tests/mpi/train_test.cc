@@ -9,6 +9,8 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -20,6 +22,7 @@
 #include "orchestrator/batch_loader.h"
 #include "orchestrator/round_protocol.h"
 #include "orchestrator/schedule.h"
+#include "orchestrator/stop_request.h"
 #include "orchestrator/train_options.h"
 #include "orchestrator/trainer.h"
 #include "preprocess/preprocess_job.h"
@@ -384,6 +387,24 @@ TEST(Train, DisagreeingRanksAndSchedulesAreErrors) {
     EXPECT_NE(m.find("rank 0 sent step 4"), std::string::npos) << m;
     EXPECT_NE(m.find("this rank is at step 5"), std::string::npos) << m;
   }
+}
+
+TEST(Train, StopSignalOnOneRankStopsEveryRankAtTheNextRound) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  install_stop_handlers();
+  Trainer trainer(data.options("signal"), *plane);
+  // The last rank receives SIGUSR1 before the first step: the flag travels with that step's
+  // stats and rank 0 stops everyone at the start of the second round.
+  if (mpi.rank() == mpi.size() - 1) std::raise(SIGUSR1);
+  TrainResult result = trainer.run();
+  reset_stop_request();
+  EXPECT_EQ(result.steps, 1);
+  EXPECT_FALSE(result.stop_signal.empty());
+  EXPECT_TRUE(result.evaluations.empty()) << "no final evaluation after a stop signal";
+  if (mpi.rank() == mpi.size() - 1) EXPECT_EQ(result.stop_signal, "SIGUSR1");
+  if (mpi.rank() == 0) EXPECT_TRUE(fs::exists(fs::path(data.root) / "signal" / "model" / "model.safetensors"));
 }
 
 TEST(Train, DivergingTrainingStopsAfterMaxBadSteps) {
