@@ -32,7 +32,8 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
       "mtdnn-train: multi-task training of MT-DNN (a shared BERT encoder, one head per task)\n\n"
       "Usage: mpirun -np N mtdnn-train --data DIR --task-def FILE (--bert-config FILE | --init-checkpoint DIR)\n"
       "                                --out DIR [options]\n\n"
-      "Options (every flag is also a key of the --config INI file; the command line wins)");
+      "Options (every flag is also a key of the --config INI file; the command line wins)",
+      /*line_length=*/110, /*min_description_length=*/60);
   // clang-format off
   desc.add_options()
       ("help,h", "print this help and exit")
@@ -85,6 +86,15 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
        "steps between dev evaluations (0: only at the end)")
       ("eval-batch-size", po::value(&o.eval_batch_size)->default_value(o.eval_batch_size),
        "examples per evaluation batch")
+      ("checkpoint-every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every),
+       "steps between checkpoints in <out>/checkpoints (0: only at the end and on a stop request)")
+      ("checkpoint-minutes", po::value(&o.checkpoint_minutes)->default_value(o.checkpoint_minutes),
+       "also checkpoint every this many minutes of wall clock (0: off)")
+      ("keep-checkpoints", po::value(&o.keep_checkpoints)->default_value(o.keep_checkpoints),
+       "checkpoints kept (the newest; 0: all)")
+      ("resume", po::value(&o.resume)->default_value("auto"),
+       "auto: continue from the newest valid checkpoint in <out>/checkpoints if any; never; or a "
+       "checkpoint folder")
       ("dry-run", po::bool_switch(&o.dry_run),
        "check config, shards and task definitions, print the resolved config and the schedule, and exit");
   // clang-format on
@@ -156,6 +166,11 @@ void validate(const TrainOptions& o) {
   MTDNN_INPUT_CHECK(o.log_every >= 1, "--log-every must be >= 1, got {}", o.log_every);
   MTDNN_INPUT_CHECK(o.eval_every >= 0, "--eval-every must be >= 0, got {}", o.eval_every);
   MTDNN_INPUT_CHECK(o.eval_batch_size >= 1, "--eval-batch-size must be >= 1, got {}", o.eval_batch_size);
+  MTDNN_INPUT_CHECK(o.checkpoint_every >= 0, "--checkpoint-every must be >= 0, got {}", o.checkpoint_every);
+  MTDNN_INPUT_CHECK(o.checkpoint_minutes >= 0 && std::isfinite(o.checkpoint_minutes),
+                    "--checkpoint-minutes must be >= 0, got {}", o.checkpoint_minutes);
+  MTDNN_INPUT_CHECK(o.keep_checkpoints >= 0, "--keep-checkpoints must be >= 0, got {}", o.keep_checkpoints);
+  MTDNN_INPUT_CHECK(!o.resume.empty(), "--resume must be auto, never or a checkpoint folder");
   for (const auto& t : o.tasks) MTDNN_INPUT_CHECK(t.find('_') == std::string::npos, "--tasks: task names have no '_', got '{}'", t);
 }
 
@@ -195,6 +210,10 @@ nlohmann::ordered_json to_json(const TrainOptions& o) {
   j["eval-every"] = o.eval_every;
   j["eval-batch-size"] = o.eval_batch_size;
   j["dry-run"] = o.dry_run;
+  j["checkpoint-every"] = o.checkpoint_every;
+  j["checkpoint-minutes"] = o.checkpoint_minutes;
+  j["keep-checkpoints"] = o.keep_checkpoints;
+  j["resume"] = o.resume;
   return j;
 }
 
