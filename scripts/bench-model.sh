@@ -8,7 +8,8 @@
 #
 # usage: scripts/bench-model.sh [--rounds N] [--steps N] [--seq N] [--glue] [--build DIR]
 #   --glue   real GLUE batch shapes (../shared/bench/lengths) instead of fixed length --seq
-# Environment: MTDNN_SHARED_DIR (default: ../shared beside the repository).
+# Environment: MTDNN_SHARED_DIR (default: ../shared beside the repository),
+# MTDNN_BENCH_IDLE_WAIT (seconds to wait for idle cores before each run, default 60).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     --seq) seq=$2; shift 2 ;;
     --glue) glue=1; shift ;;
     --build) build=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "bench-model: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -43,11 +44,26 @@ workload=(--batch 32 --steps "$steps" --seq "$seq")
 if [ "$glue" = 1 ]; then workload+=(--lengths "$shared/bench/lengths"); fi
 ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
 
-echo "bench-model: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (others' work skews every number)"
+# Waits (at most $idle_wait s) until the cores were >= 90% idle over one second: other
+# processes' work makes OpenMP threads wait for each other and skews every number.
+idle_wait=${MTDNN_BENCH_IDLE_WAIT:-60}
+wait_idle() {
+  local i a b idle total k
+  for ((i = 0; i < idle_wait; i++)); do
+    read -ra a < /proc/stat; sleep 1; read -ra b < /proc/stat
+    idle=$((b[4] - a[4])); total=0
+    for k in 1 2 3 4 5 6 7 8; do total=$((total + b[k] - a[k])); done
+    if [ "$total" -gt 0 ] && [ $((idle * 100 / total)) -ge 90 ]; then return 0; fi
+  done
+  echo "  (the machine stayed busy for ${idle_wait} s; running anyway)"
+}
+
+echo "bench-model: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 best_cpp=0 best_cpp_line="" best_cpp_mfu="" best_ref=0 best_ref_cfg=""
 tokens_of() { sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$1" | head -1; }
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r/$rounds"
+  wait_idle
   out=$("$bench" --threads 2 "${workload[@]}")
   line=$(head -1 <<<"$out")
   echo "mtdnn C++ (2 threads):             $line"
@@ -57,6 +73,7 @@ for ((r = 1; r <= rounds; r++)); do
     best_cpp_mfu=$(sed -n '2,3p' <<<"$out")
   fi
   for cfg in "${ref_configs[@]}"; do
+    wait_idle
     # shellcheck disable=SC2086  # cfg holds several flags
     line=$(/usr/bin/python3 "$ref" $cfg "${workload[@]}" | tail -1)
     printf 'reference %-30s %s\n' "($cfg):" "$line"
