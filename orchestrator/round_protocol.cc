@@ -106,7 +106,7 @@ std::string encode(const EpochMessage& m) {
 }
 
 std::string encode(const RoundPlan& p) {
-  uint8_t flags = (p.log ? 1 : 0) | (p.eval ? 2 : 0) | (p.stop ? 4 : 0);
+  uint8_t flags = (p.log ? 1 : 0) | (p.eval ? 2 : 0) | (p.stop ? 4 : 0) | (p.checkpoint ? 8 : 0);
   return Writer()
       .put<uint32_t>(p.version)
       .put<int64_t>(p.step)
@@ -142,6 +142,7 @@ RoundPlan decode_round_plan(const std::string& bytes) {
   p.log = flags & 1;
   p.eval = flags & 2;
   p.stop = flags & 4;
+  p.checkpoint = flags & 8;
   return p;
 }
 

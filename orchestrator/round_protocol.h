@@ -86,6 +86,7 @@ struct RoundPlan {
   int64_t index = 0;  // entry of the epoch schedule
   int32_t task = 0;   // the entry's task
   bool log = false, eval = false, stop = false;
+  bool checkpoint = false;  // after this step (--checkpoint-every/--checkpoint-minutes)
 };
 
 // Reduced over ranks in R4: the first four summed, the last three by maximum.

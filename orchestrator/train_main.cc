@@ -36,10 +36,10 @@ int run(int argc, char** argv, MpiContext& mpi) {
   TrainResult result = trainer.run();
   if (!result.stop_signal.empty()) {
     if (rank0)
-      log_info("stopped by {} after step {} of {}; the model so far is in {}/model (checkpoints and --resume are "
-               "not available yet)", result.stop_signal, result.steps, trainer.total_steps(),
-               parsed.options.out_dir);
-    return 1;
+      log_info("stopped by {} after step {} of {}; checkpoint in {}/checkpoints (run again with --resume auto "
+               "to continue); exit status {}", result.stop_signal, result.steps, trainer.total_steps(),
+               parsed.options.out_dir, kExitStoppedForRequeue);
+    return kExitStoppedForRequeue;
   }
   if (rank0) {
     std::cout << "task\tsplit\tmetric\tvalue\n";

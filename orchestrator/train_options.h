@@ -56,6 +56,15 @@ struct TrainOptions {
   int64_t eval_every = 0;               // steps between dev evaluations; 0: only at the end
   int64_t eval_batch_size = 64;         // examples per evaluation batch (each rank)
   bool dry_run = false;
+
+  // Checkpoints (<out>/checkpoints/) and resume.
+  int64_t checkpoint_every = 0;         // steps between checkpoints; 0: only at the end and on a stop request
+  double checkpoint_minutes = 0;        // > 0: also every this many minutes (rank 0's clock)
+  int keep_checkpoints = 3;             // retention: the newest K (0 keeps all)
+  std::string resume = "never";         // auto | never | PATH of a ckpt-<step> folder (the flag defaults to auto)
+  // Tests only (no flag, not in the resolved config): act as if a stop signal arrived
+  // during this step (1-based); 0: never.
+  int64_t stop_after_step = 0;
 };
 
 // The command line (and --config file) parsed into options, or the help text.

@@ -8,9 +8,13 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
+#include "checkpoints/checkpoint_reader.h"
+#include "checkpoints/checkpoint_writer.h"
+#include "checkpoints/model_state.h"
 #include "common/error.h"
 #include "common/file_util.h"
 #include "common/grad_comm.h"
@@ -131,12 +135,21 @@ struct Trainer::Impl {
   std::unique_ptr<worker::Optimizer> optimizer;
   worker::LrSchedule lr;
   std::ofstream metrics;
+  std::unique_ptr<checkpoints::CheckpointWriter> writer;
+  Clock::time_point last_checkpoint = Clock::now();
 
   void setup();
   nlohmann::ordered_json resolved_config() const;
   void build_model();
   void prepare_training();
-  void open_outputs();
+  void open_outputs(int64_t resumed_step);
+  std::string checkpoint_root() const { return (fs::path(o.out_dir) / "checkpoints").string(); }
+  // Collective: every rank's torch generator state travels to rank 0, which saves.
+  void save_checkpoint(int64_t step, const nlohmann::json& progress);
+  // Collective: the checkpoint to resume from ("" for a fresh start), the same on every rank.
+  std::string resume_path();
+  // Restores model, optimizer and generator; returns the checkpoint's meta.
+  nlohmann::json restore(const std::string& path);
   void write_record(const nlohmann::ordered_json& record);
   // One round's R3..R5 for `batch`; returns the reduced stats.
   RoundStats train_step(const LocalBatch& batch, int64_t step, double* grad_norm, double* lr_used, bool* skipped);
@@ -258,12 +271,29 @@ void Trainer::Impl::prepare_training() {
   lr = worker::LrSchedule{worker::parse_lr_schedule_kind(o.lr_schedule), o.lr, warmup, total};
 }
 
-void Trainer::Impl::open_outputs() {
+void Trainer::Impl::open_outputs(int64_t resumed_step) {
   if (plane.rank() != 0) return;
   fs::create_directories(fs::path(o.out_dir) / "predictions");
   nlohmann::ordered_json resolved = resolved_config();
   write_file_atomic((fs::path(o.out_dir) / "config.json").string(), resolved.dump(2) + "\n");
-  metrics.open(fs::path(o.out_dir) / "metrics.jsonl", std::ios::trunc);
+  const fs::path metrics_path = fs::path(o.out_dir) / "metrics.jsonl";
+  if (resumed_step >= 0) {
+    // Resume: keep the records up to the checkpoint's step (later ones were written by
+    // steps that will run again), then append.
+    std::string kept;
+    std::ifstream in(metrics_path);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.contains("step") || j["step"].get<int64_t>() > resumed_step) continue;
+      kept += line + "\n";
+    }
+    write_file_atomic(metrics_path.string(), kept);
+    metrics.open(metrics_path, std::ios::app);
+  } else {
+    metrics.open(metrics_path, std::ios::trunc);
+  }
   MTDNN_INPUT_CHECK(metrics.good(), "{}: cannot write metrics.jsonl", o.out_dir);
 }
 
@@ -271,6 +301,111 @@ void Trainer::Impl::write_record(const nlohmann::ordered_json& record) {
   if (plane.rank() != 0) return;
   metrics << record.dump() << "\n";
   metrics.flush();
+}
+
+void Trainer::Impl::save_checkpoint(int64_t step, const nlohmann::json& progress) {
+  torch::Tensor mine = at::detail::getDefaultCPUGenerator().get_state();
+  std::string bytes(reinterpret_cast<const char*>(mine.data_ptr<uint8_t>()), static_cast<size_t>(mine.numel()));
+  std::vector<std::string> states = plane.allgather(bytes);
+  if (plane.rank() != 0) return;
+  checkpoints::TrainingState state;
+  state.tensors = checkpoints::module_tensors(*model, checkpoints::kModelPrefix);
+  const auto& params = optimizer->params();
+  const auto& slots = optimizer->state();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string base = "optim/" + params[i].name + "/";
+    if (slots[i].exp_avg.defined()) state.tensors[base + "exp_avg"] = slots[i].exp_avg;
+    if (slots[i].exp_sec.defined()) state.tensors[base + "exp_sec"] = slots[i].exp_sec;
+    state.tensors[base + "step"] = torch::tensor({slots[i].steps}, torch::kInt64);
+  }
+  for (size_t r = 0; r < states.size(); ++r) {
+    torch::Tensor t = torch::empty({static_cast<int64_t>(states[r].size())}, torch::kUInt8);
+    std::memcpy(t.data_ptr<uint8_t>(), states[r].data(), states[r].size());
+    state.tensors[fmt::format("rng/cpu/rank{}", r)] = t;
+  }
+  nlohmann::json& meta = state.meta;
+  meta = progress;
+  meta["lr_schedule"] = {{"kind", o.lr_schedule}, {"lr", o.lr}, {"warmup_steps", warmup}, {"total_steps", total},
+                         {"next_step", step}};
+  meta["config"] = nlohmann::json::parse(resolved_config().dump());
+  nlohmann::json task_defs = nlohmann::json::array();
+  for (const auto& t : tasks) task_defs.push_back(t.to_json());
+  meta["tasks"] = task_defs;
+  meta["tokenizer"] = tokenizer.to_json();
+  meta["world_size"] = plane.size();
+  meta["model"] = checkpoints::model_meta(model_options_of(bert, tasks, o.dropout));
+  writer->save(step, state);
+  last_checkpoint = Clock::now();
+}
+
+std::string Trainer::Impl::resume_path() {
+  std::string path;
+  if (plane.rank() == 0 && o.resume != "never") {
+    if (o.resume == "auto") {
+      auto found = checkpoints::find_latest_valid(checkpoint_root());
+      if (found) path = found->path;
+    } else {
+      path = o.resume;
+    }
+  }
+  plane.broadcast(&path, 0);
+  return path;
+}
+
+nlohmann::json Trainer::Impl::restore(const std::string& path) {
+  checkpoints::TrainingState loaded = checkpoints::load_checkpoint(path, o.resume != "auto");
+  const std::string where = "--resume " + path;
+  const nlohmann::json& meta = loaded.meta;
+  // The run must train the same tasks with the same tokenizer.
+  std::vector<std::string> want, have;
+  for (const auto& t : tasks) want.push_back(t.name);
+  for (const auto& t : meta.value("tasks", nlohmann::json::array())) have.push_back(t.value("name", "?"));
+  MTDNN_INPUT_CHECK(want == have, "{}: the checkpoint trained tasks [{}], this run trains [{}]", where,
+                    fmt::join(have, ","), fmt::join(want, ","));
+  for (size_t i = 0; i < tasks.size(); ++i)
+    MTDNN_INPUT_CHECK(meta["tasks"][i] == tasks[i].to_json(),
+                      "{}: task '{}' has another definition in the checkpoint: {} (this run: {})", where,
+                      tasks[i].name, meta["tasks"][i].dump(), tasks[i].to_json().dump());
+  MTDNN_INPUT_CHECK(meta.value("tokenizer", nlohmann::json()) == tokenizer.to_json(),
+                    "{}: the checkpoint's tokenizer {} differs from the shards' tokenizer {}", where,
+                    meta.value("tokenizer", nlohmann::json()).dump(), tokenizer.to_json().dump());
+  const auto& ls = meta.at("lr_schedule");
+  MTDNN_INPUT_CHECK(ls.value("total_steps", int64_t{-1}) == total && ls.value("warmup_steps", int64_t{-1}) == warmup,
+                    "{}: the checkpoint's run has {} steps ({} warm-up), this one {} ({} warm-up): the schedule "
+                    "options differ", where, ls.value("total_steps", int64_t{-1}), ls.value("warmup_steps", int64_t{-1}),
+                    total, warmup);
+  checkpoints::restore_tensors_strict(loaded, checkpoints::module_tensors(*model, checkpoints::kModelPrefix),
+                                      checkpoints::kModelPrefix, where);
+  std::map<std::string, torch::Tensor> optim;
+  auto& params = optimizer->params();
+  auto& slots = optimizer->mutable_state();
+  std::vector<torch::Tensor> steps(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string base = "optim/" + params[i].name + "/";
+    if (!slots[i].exp_avg.defined()) slots[i].exp_avg = torch::zeros_like(params[i].param);
+    if (!slots[i].exp_sec.defined()) slots[i].exp_sec = torch::zeros_like(params[i].param);
+    optim[base + "exp_avg"] = slots[i].exp_avg;
+    optim[base + "exp_sec"] = slots[i].exp_sec;
+    steps[i] = torch::zeros({1}, torch::kInt64);
+    optim[base + "step"] = steps[i];
+  }
+  checkpoints::restore_tensors_strict(loaded, optim, "optim/", where);
+  for (size_t i = 0; i < params.size(); ++i) slots[i].steps = steps[i].item<int64_t>();
+  // Dropout's generator: this rank's stream when the world size is the same; otherwise a
+  // fresh stream per rank, keyed by the step (the result then matches to float rounding).
+  const int64_t step = meta.at("step").get<int64_t>();
+  const std::string rng_name = fmt::format("rng/cpu/rank{}", plane.rank());
+  if (meta.value("world_size", 0) == plane.size() && loaded.tensors.count(rng_name)) {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(loaded.tensors.at(rng_name).contiguous().clone());
+  } else {
+    torch::manual_seed(mix64(o.seed ^ mix64(static_cast<uint64_t>(step)) ^ (0x5eed0000ull + plane.rank())));
+    if (plane.rank() == 0)
+      log_info("{}: written by {} rank(s), resumed on {}: dropout draws a new stream", path,
+               meta.value("world_size", 0), plane.size());
+  }
+  return meta;
 }
 
 RoundStats Trainer::Impl::train_step(const LocalBatch& batch, int64_t step, double* grad_norm, double* lr_used,
@@ -313,7 +448,7 @@ RoundStats Trainer::Impl::train_step(const LocalBatch& batch, int64_t step, doub
   // maximum over ranks to rule out any rounding difference.
   const double local_norm = optimizer->grad_norm();
   mine.nonfinite = std::isfinite(local_norm) && std::isfinite(mine.loss_sum) ? 0 : 1;
-  mine.stop_signal = stop_requested() ? 1 : 0;
+  mine.stop_signal = stop_requested() || (o.stop_after_step > 0 && step + 1 == o.stop_after_step) ? 1 : 0;
   mine.grad_norm = std::isfinite(local_norm) ? local_norm : 0.0;
   RoundStats all = protocol.reduce_stats(mine);
   const double norm = all.grad_norm;
@@ -406,7 +541,19 @@ TrainResult Trainer::run() {
   const bool rank0 = m.plane.rank() == 0;
   m.build_model();
   m.prepare_training();
-  m.open_outputs();
+  // Resume (--resume): model, optimizer, generators and the position in the schedule.
+  const std::string resume_from = m.resume_path();
+  nlohmann::json resumed;
+  if (!resume_from.empty()) resumed = m.restore(resume_from);
+  const int64_t resumed_step = resumed.is_null() ? -1 : resumed.at("step").get<int64_t>();
+  m.open_outputs(resumed_step);
+  checkpoints::CheckpointWriterOptions wo;
+  wo.root = m.checkpoint_root();
+  wo.is_writer = rank0;
+  wo.retention.keep_last = m.o.keep_checkpoints;
+  wo.program = "mtdnn-train";
+  m.writer = std::make_unique<checkpoints::CheckpointWriter>(wo);
+  m.last_checkpoint = Clock::now();
   if (rank0) {
     log_info("training {} on {} rank(s) x {} thread(s): {} steps ({} warm-up), {} parameters", [&] {
       std::string names;
@@ -420,11 +567,44 @@ TrainResult Trainer::run() {
   const auto start = Clock::now();
   LogWindow window;
   double total_eval_s = 0;
-  int64_t bad_in_row = 0, step = 0, last_epoch = 0;
+  int64_t bad_in_row = 0, step = 0, last_epoch = 0, start_epoch = 0, start_index = 0, checkpointed = -1;
   bool stop_pending = false, stopped = false;
   auto last_progress = start;
+  if (resumed_step >= 0) {
+    step = result.steps = resumed_step;
+    checkpointed = step;
+    start_epoch = last_epoch = resumed.at("epoch").get<int64_t>();
+    start_index = resumed.at("position").get<int64_t>();
+    const auto& w = resumed.at("log_window");
+    window.tokens = w.at("tokens").get<double>();
+    window.loss_sum = w.at("loss_sum").get<double>();
+    window.steps = w.at("steps").get<int64_t>();
+    window.finite_steps = w.at("finite_steps").get<int64_t>();
+    const auto& c = resumed.at("counters");
+    result.skipped_steps = c.at("skipped_steps").get<int64_t>();
+    result.examples = c.at("examples").get<double>();
+    result.real_tokens = c.at("real_tokens").get<double>();
+    bad_in_row = c.at("bad_in_row").get<int64_t>();
+    if (rank0) log_info("resuming from {} at step {} (epoch {}, batch {})", resume_from, step, start_epoch, start_index);
+  }
+  // The state a checkpoint needs beyond tensors: where the next step is, the counters and
+  // the open log window (so metrics.jsonl continues as if never interrupted).
+  auto save = [&](int64_t epoch, int64_t next_index, int64_t epoch_size) {
+    if (checkpointed == step) return;
+    nlohmann::json progress;
+    progress["step"] = step;
+    progress["epoch"] = next_index >= epoch_size ? epoch + 1 : epoch;
+    progress["position"] = next_index >= epoch_size ? 0 : next_index;
+    progress["log_window"] = {{"tokens", window.tokens}, {"loss_sum", window.loss_sum}, {"steps", window.steps},
+                              {"finite_steps", window.finite_steps}};
+    progress["counters"] = {{"skipped_steps", result.skipped_steps}, {"examples", result.examples},
+                            {"real_tokens", result.real_tokens}, {"bad_in_row", bad_in_row}};
+    m.save_checkpoint(step, progress);
+    checkpointed = step;
+  };
+  int64_t pos_epoch = start_epoch, pos_index = start_index, pos_size = 1;  // where the next step is
 
-  for (int64_t epoch = 0; epoch < m.o.epochs && step < m.total && !stopped; ++epoch) {
+  for (int64_t epoch = start_epoch; epoch < m.o.epochs && step < m.total && !stopped; ++epoch) {
     // E1: rank 0's seed, every rank's schedule, hashes compared.
     last_epoch = epoch;
     ScheduleOptions so = m.schedule;
@@ -439,9 +619,15 @@ TrainResult Trainer::run() {
     lo.world = m.plane.size();
     lo.prefetch = m.o.prefetch;
     lo.bucket_window = m.o.bucket_window;
+    const int64_t first = epoch == start_epoch ? start_index : 0;
+    lo.first_step = first;
+    const int64_t epoch_size = static_cast<int64_t>(schedule.size());
     BatchLoader loader(readers, m.sizes, so, schedule, lo);
+    pos_epoch = epoch;
+    pos_index = first;
+    pos_size = epoch_size;
 
-    for (int64_t index = 0; index < static_cast<int64_t>(schedule.size()); ++index) {
+    for (int64_t index = first; index < epoch_size; ++index) {
       // R1/R2: rank 0's plan for this round.
       RoundPlan mine;
       mine.step = step;
@@ -452,6 +638,10 @@ TrainResult Trainer::run() {
         mine.stop = stop_pending || step >= m.total;
         mine.log = (step + 1) % m.o.log_every == 0 || step + 1 == m.total;
         mine.eval = m.o.eval_every > 0 && (step + 1) % m.o.eval_every == 0 && step + 1 < m.total;
+        mine.checkpoint = step + 1 < m.total &&
+                          ((m.o.checkpoint_every > 0 && (step + 1) % m.o.checkpoint_every == 0) ||
+                           (m.o.checkpoint_minutes > 0 &&
+                            seconds_since(m.last_checkpoint) >= 60.0 * m.o.checkpoint_minutes));
       }
       RoundPlan plan = m.protocol.exchange_plan(mine);
       if (plan.stop) {
@@ -467,6 +657,7 @@ TrainResult Trainer::run() {
       const TaskDef& task = m.tasks[static_cast<size_t>(plan.task)];
       ++step;
       result.steps = step;
+      pos_index = index + 1;
       result.examples += stats.examples;
       result.real_tokens += stats.real_tokens;
       const double loss = stats.items > 0 ? stats.loss_sum / stats.items : NAN;
@@ -528,10 +719,14 @@ TrainResult Trainer::run() {
         window.eval_s += seconds_since(eval_start);
         total_eval_s += seconds_since(eval_start);
       }
+      if (plan.checkpoint) save(epoch, index + 1, epoch_size);
     }
   }
   result.seconds = seconds_since(start) - total_eval_s;
   if (step >= m.total) result.stop_signal.clear();  // a signal during the last step: training is complete
+  // A checkpoint at the end and at a stop request, committed before going on.
+  save(pos_epoch, pos_index, pos_size);
+  m.writer->wait();
 
   // F1: final evaluation unless a signal cut training short, then the model.
   if (result.stop_signal.empty()) {

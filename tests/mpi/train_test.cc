@@ -17,6 +17,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "checkpoints/checkpoint_reader.h"
 #include "common/error.h"
 #include "mpi_test_support.h"
 #include "orchestrator/batch_loader.h"
@@ -407,6 +408,130 @@ TEST(Train, StopSignalOnOneRankStopsEveryRankAtTheNextRound) {
   if (mpi.rank() == 0) EXPECT_TRUE(fs::exists(fs::path(data.root) / "signal" / "model" / "model.safetensors"));
 }
 
+// --- Checkpoints and resume -------------------------------------------------------------------
+
+// The final checkpoint's tensors of a run (model, optimizer, generators).
+checkpoints::TrainingState final_checkpoint(const TrainOptions& o, int64_t step) {
+  return checkpoints::load_checkpoint((fs::path(o.out_dir) / "checkpoints" / fmt::format("ckpt-{}", step)).string());
+}
+
+std::vector<nlohmann::json> train_records(const TrainOptions& o) {
+  std::vector<nlohmann::json> out;
+  for (auto& r : read_jsonl(fs::path(o.out_dir) / "metrics.jsonl"))
+    if (r["type"] == "train") out.push_back(r);
+  return out;
+}
+
+void fresh_out(MpiContext& mpi, const TrainOptions& o) {
+  if (mpi.rank() == 0) fs::remove_all(o.out_dir);
+  mpi.barrier();
+}
+
+// Stopping half-way (checkpoint at the stop) and resuming with --resume auto on the same
+// world size ends bit-identical to the uninterrupted run: weights, optimizer moments and
+// step counts, every rank's dropout generator, and the same training records.
+TEST(Train, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  TrainOptions full = data.options("resume-full");
+  full.dropout = 0.1;  // dropout on: the generators must be restored too
+  fresh_out(mpi, full);
+  Trainer reference(full, *plane);
+  ASSERT_EQ(reference.run().steps, 9);
+
+  TrainOptions part = data.options("resume-part");
+  part.dropout = 0.1;
+  part.stop_after_step = 4;
+  fresh_out(mpi, part);
+  {
+    Trainer first(part, *plane);
+    TrainResult r = first.run();
+    EXPECT_EQ(r.steps, 4);
+    EXPECT_FALSE(r.stop_signal.empty());
+  }
+  if (mpi.rank() == 0) ASSERT_TRUE(fs::exists(fs::path(part.out_dir) / "checkpoints" / "ckpt-4" / "DONE"));
+  part.stop_after_step = 0;
+  part.resume = "auto";
+  Trainer second(part, *plane);
+  TrainResult r = second.run();
+  EXPECT_EQ(r.steps, 9);
+  EXPECT_TRUE(r.stop_signal.empty());
+
+  if (mpi.rank() == 0) {
+    auto want = final_checkpoint(full, 9);
+    auto got = final_checkpoint(part, 9);
+    ASSERT_EQ(want.tensors.size(), got.tensors.size());
+    int optim = 0;
+    for (const auto& [name, w] : want.tensors) {
+      ASSERT_TRUE(got.tensors.count(name)) << name;
+      EXPECT_TRUE(torch::equal(w, got.tensors.at(name))) << name << " differs after resume";
+      optim += name.rfind("optim/", 0) == 0;
+    }
+    EXPECT_GT(optim, 20);
+    EXPECT_EQ(want.meta["counters"], got.meta["counters"]);
+    auto a = train_records(full), b = train_records(part);
+    ASSERT_EQ(a.size(), 9u);
+    ASSERT_EQ(b.size(), a.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i]["step"], b[i]["step"]);
+      EXPECT_EQ(a[i]["loss"], b[i]["loss"]) << "step " << a[i]["step"];
+      EXPECT_EQ(a[i]["loss_avg"], b[i]["loss_avg"]) << "step " << a[i]["step"];
+      EXPECT_EQ(a[i]["lr"], b[i]["lr"]) << "step " << a[i]["step"];
+      EXPECT_EQ(a[i]["real_tokens"], b[i]["real_tokens"]) << "step " << a[i]["step"];
+    }
+  }
+  mpi.barrier();
+}
+
+// A checkpoint written by one process resumes on this job's world size: same result to
+// float rounding (dropout off). A checkpoint of other tasks is refused, naming them.
+TEST(Train, ResumeOnAnotherWorldSize) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  TrainOptions full = data.options("resume-ws-full");
+  fresh_out(mpi, full);
+  Trainer reference(full, *plane);
+  reference.run();
+  auto want = snapshot(reference.model());
+
+  TrainOptions one = data.options("resume-ws-one");
+  one.stop_after_step = 5;
+  fresh_out(mpi, one);
+  if (mpi.rank() == 0) {
+    auto local = make_local_control_plane();
+    Trainer first(one, *local);
+    EXPECT_EQ(first.run().steps, 5);
+  }
+  mpi.barrier();
+  TrainOptions resumed = data.options("resume-ws-resumed");
+  fresh_out(mpi, resumed);
+  resumed.resume = (fs::path(one.out_dir) / "checkpoints" / "ckpt-5").string();
+  Trainer second(resumed, *plane);
+  EXPECT_EQ(second.run().steps, 9);
+  auto got = snapshot(second.model());
+  double worst = 0;
+  for (const auto& [name, w] : want) {
+    const double diff = (got.at(name) - w).abs().max().item<double>();
+    EXPECT_LT(diff, 2e-6) << name;
+    worst = std::max(worst, diff);
+  }
+  if (mpi.rank() == 0) std::cout << "resumed on " << mpi.size() << " ranks: largest difference " << worst << "\n";
+
+  TrainOptions other = data.options("resume-ws-other");
+  other.tasks = {"topic"};
+  other.resume = resumed.resume;
+  Trainer wrong(other, *plane);
+  try {
+    wrong.run();
+    ADD_FAILURE() << "a checkpoint of other tasks was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the checkpoint trained tasks"), std::string::npos) << e.what();
+  }
+  mpi.barrier();
+}
+
 TEST(Train, DivergingTrainingStopsAfterMaxBadSteps) {
   MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
@@ -503,7 +628,13 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
   expect_error(with({"--optimizer", "sgd"}), "--optimizer must be adamw or adamax");
   expect_error(with({"--warmup", "2"}), "--warmup");
   expect_error(with({"--lr", "abc"}), "lr");
-  expect_error(with({"--resume", "auto"}), "resume");
+  expect_error(with({"--keep-checkpoints", "-1"}), "--keep-checkpoints must be >= 0");
+  expect_error(with({"--checkpoint-every", "-2"}), "--checkpoint-every must be >= 0");
+  EXPECT_EQ(parse(base).options.resume, "auto");
+  p = parse(with({"--resume", "never", "--checkpoint-every", "10", "--checkpoint-minutes", "2.5"}));
+  EXPECT_EQ(p.options.resume, "never");
+  EXPECT_EQ(p.options.checkpoint_every, 10);
+  EXPECT_DOUBLE_EQ(p.options.checkpoint_minutes, 2.5);
   expect_error({"--data", "d", "--task-def", "t.yml", "--out", "o"}, "--bert-config");
   // INI: every flag is a key; the command line wins; an unknown key is named.
   const fs::path ini = data.root / ("train-" + std::to_string(test::mpi().rank()) + ".ini");
@@ -532,7 +663,12 @@ TEST(RoundProtocol, MessagesRoundTripAndCheckTheVersion) {
   EXPECT_EQ(q.epoch, 4);
   EXPECT_EQ(q.index, 77);
   EXPECT_EQ(q.task, 3);
-  EXPECT_TRUE(q.log && q.stop && !q.eval);
+  EXPECT_TRUE(q.log && q.stop && !q.eval && !q.checkpoint);
+  p.stop = false;
+  p.checkpoint = true;
+  q = decode_round_plan(encode(p));
+  EXPECT_TRUE(q.log && !q.stop && !q.eval && q.checkpoint);
+  p.checkpoint = false;
   p.version = kRoundProtocolVersion + 1;
   try {
     decode_round_plan(encode(p));

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# mtdnn-train stop and resume under mpirun, on a tiny model and tiny data (no GLUE needed):
+#   1. reference: 2 ranks, uninterrupted;
+#   2. the same run, SIGUSR1 to both ranks mid-run: exit status 85 and a committed checkpoint;
+#   3. rerun with --resume auto to the end: exit status 0, model/model.safetensors equal to the
+#      reference's byte for byte, the same training losses in metrics.jsonl.
+#   tests/scripts/train_resume_test.sh BIN_DIR SCRATCH_DIR
+set -euo pipefail
+
+bin=$(cd "${1:?usage: train_resume_test.sh BIN_DIR SCRATCH_DIR}" && pwd)
+scratch=${2:?usage: train_resume_test.sh BIN_DIR SCRATCH_DIR}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "-- $*"; }
+
+rm -rf "$scratch"
+mkdir -p "$scratch/in"
+words=(the cat sat on mat dog ran a who big red fox saw it and hid in box was not)
+printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' "${words[@]}" >"$scratch/vocab.txt"
+cat >"$scratch/tasks.yml" <<'YAML'
+topic:
+  task_type: Classification
+  data_format: PremiseOnly
+  n_class: 2
+  labels: [pets, other]
+  metric_meta: [ACC]
+  split_names: [train, dev]
+pair:
+  task_type: Classification
+  data_format: PremiseAndOneHypothesis
+  n_class: 3
+  labels: [yes, no, maybe]
+  metric_meta: [ACC]
+  split_names: [train]
+YAML
+sentence() { local s="" i; for ((i = 0; i < $2; ++i)); do s+="${s:+ }${words[$((($1 * 7 + i * 3) % 20))]}"; done; echo "$s"; }
+labels=(yes no maybe)
+for i in $(seq 0 39); do
+  printf 't%d\t%s\t%s\n' "$i" "$([ $((i % 3)) -eq 0 ] && echo other || echo pets)" "$(sentence "$i" $((2 + i % 6)))"
+done >"$scratch/in/topic_train.tsv"
+for i in $(seq 0 7); do
+  printf 'd%d\t%s\t%s\n' "$i" "$([ $((i % 2)) -eq 0 ] && echo other || echo pets)" "$(sentence $((i + 50)) 4)"
+done >"$scratch/in/topic_dev.tsv"
+for i in $(seq 0 29); do
+  printf 'p%d\t%s\t%s\t%s\n' "$i" "${labels[$((i % 3))]}" "$(sentence $((i + 3)) $((3 + i % 4)))" "$(sentence $((i + 9)) 3)"
+done >"$scratch/in/pair_train.tsv"
+"$bin/mtdnn-preprocess" --task-def "$scratch/tasks.yml" --input "$scratch/in" --vocab "$scratch/vocab.txt" \
+  --max-seq-len 24 --threads 1 --out "$scratch/data" >"$scratch/preprocess.log" 2>&1 \
+  || { cat "$scratch/preprocess.log"; fail "mtdnn-preprocess failed"; }
+cat >"$scratch/bert.json" <<'JSON'
+{"vocab_size": 25, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+ "intermediate_size": 32, "max_position_embeddings": 32}
+JSON
+steps=${MTDNN_RESUME_TEST_STEPS:-600}
+# train NAME [flags...]: mpirun -np 2 mtdnn-train into $scratch/NAME (dropout on: the
+# generators must be restored too).
+train() {
+  local name=$1
+  shift
+  mpirun -np 2 --oversubscribe --bind-to none "$bin/mtdnn-train" --data "$scratch/data" \
+    --task-def "$scratch/tasks.yml" --bert-config "$scratch/bert.json" --max-seq-len 24 --batch-size 4 \
+    --epochs 1000 --max-steps "$steps" --optimizer adamw --lr 1e-3 --dropout 0.1 --threads 1 --log-every 5 \
+    --eval-every 0 --checkpoint-every 100 --keep-checkpoints 2 --out "$scratch/$name" "$@"
+}
+losses() { grep '"type":"train"' "$scratch/$1/metrics.jsonl" | grep -o '"step":[0-9]*\|"loss":[^,]*\|"lr":[^,]*'; }
+
+note "reference run, $steps steps"
+train reference >"$scratch/reference.log" 2>&1 || { cat "$scratch/reference.log"; fail "reference run failed"; }
+
+note "interrupted run"
+train interrupted >"$scratch/interrupted.log" 2>&1 &
+mpirun_pid=$!
+deadline=$((SECONDS + 60))
+until grep -q '"step":[0-9]*[05]0,' "$scratch/interrupted/metrics.jsonl" 2>/dev/null; do
+  [ "$SECONDS" -lt "$deadline" ] || { kill "$mpirun_pid"; fail "no progress: $(cat "$scratch/interrupted.log")"; }
+  sleep 0.05
+done
+ranks=$(pgrep -f "^$bin/mtdnn-train .*--out $scratch/interrupted" || true)
+[ -n "$ranks" ] || { kill "$mpirun_pid"; fail "no mtdnn-train ranks found"; }
+# shellcheck disable=SC2086
+kill -USR1 $ranks
+status=0
+wait "$mpirun_pid" || status=$?
+[ "$status" -eq 85 ] || { cat "$scratch/interrupted.log"; fail "exit status $status after SIGUSR1, expected 85"; }
+latest=$(cat "$scratch/interrupted/checkpoints/latest")
+stopped=${latest#ckpt-}
+[ -f "$scratch/interrupted/checkpoints/$latest/DONE" ] || fail "no committed checkpoint after the stop"
+[ "$stopped" -gt 0 ] && [ "$stopped" -lt "$steps" ] || fail "stopped at step $stopped of $steps: not mid-run"
+note "stopped with status 85 at step $stopped, checkpoint $latest"
+
+note "resumed run (--resume auto)"
+train interrupted --resume auto >"$scratch/resumed.log" 2>&1 || { cat "$scratch/resumed.log"; fail "resume failed"; }
+grep -q "resuming from .*$latest" "$scratch/resumed.log" || fail "did not resume from $latest"
+cmp "$scratch/reference/model/model.safetensors" "$scratch/interrupted/model/model.safetensors" \
+  || fail "final model after stop and resume differs from the uninterrupted run"
+diff <(losses reference) <(losses interrupted) >/dev/null || fail "training records differ after resume"
+[ "$(losses reference | wc -l)" -gt 100 ] || fail "too few training records"
+note "PASS: stop at step $stopped, resume, final model bit-identical"
