@@ -52,7 +52,7 @@ cat >"$scratch/bert.json" <<'JSON'
 {"vocab_size": 25, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
  "intermediate_size": 32, "max_position_embeddings": 32}
 JSON
-steps=${MTDNN_RESUME_TEST_STEPS:-600}
+steps=${MTDNN_RESUME_TEST_STEPS:-3000}
 # train NAME [flags...]: mpirun -np 2 mtdnn-train into $scratch/NAME (dropout on: the
 # generators must be restored too).
 train() {
@@ -61,7 +61,7 @@ train() {
   mpirun -np 2 --oversubscribe --bind-to none "$bin/mtdnn-train" --data "$scratch/data" \
     --task-def "$scratch/tasks.yml" --bert-config "$scratch/bert.json" --max-seq-len 24 --batch-size 4 \
     --epochs 1000 --max-steps "$steps" --optimizer adamw --lr 1e-3 --dropout 0.1 --threads 1 --log-every 5 \
-    --eval-every 0 --checkpoint-every 100 --keep-checkpoints 2 --out "$scratch/$name" "$@"
+    --eval-every 0 --checkpoint-every 500 --keep-checkpoints 2 --out "$scratch/$name" "$@"
 }
 losses() { grep '"type":"train"' "$scratch/$1/metrics.jsonl" | grep -o '"step":[0-9]*\|"loss":[^,]*\|"lr":[^,]*'; }
 
