@@ -104,3 +104,10 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess AND TARGE
   set_tests_properties(docs.custom_task_tutorial PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
                        LABELS e2e)
 endif()
+
+# --- slurm/train.sbatch on the one-node cluster: preemption, time limit, killed rank ---------
+add_test(NAME slurm.train_requeue
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/slurm/train_requeue_test.sh ${CMAKE_BINARY_DIR}
+                 ${CMAKE_BINARY_DIR}/slurm-train-test)
+set_tests_properties(slurm.train_requeue PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE LABELS slurm
+                     SKIP_RETURN_CODE 77)
