@@ -59,8 +59,9 @@ wait_idle() {
 }
 
 echo "bench-model: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-best_cpp=0 best_cpp_line="" best_cpp_mfu="" best_ref=0 best_ref_cfg=""
+best_cpp=0 best_cpp_line="" best_cpp_gflops=0 flop_line="" best_ref=0 best_ref_cfg="" peak=0 peak_line=""
 tokens_of() { sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$1" | head -1; }
+gt() { awk "BEGIN{exit !($1 > $2)}"; }
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r/$rounds"
   wait_idle
@@ -68,22 +69,28 @@ for ((r = 1; r <= rounds; r++)); do
   line=$(head -1 <<<"$out")
   echo "mtdnn C++ (2 threads):             $line"
   t=$(tokens_of "$line")
-  if awk "BEGIN{exit !($t > $best_cpp)}"; then
+  if gt "$t" "$best_cpp"; then
     best_cpp=$t best_cpp_line=$line
-    best_cpp_mfu=$(sed -n '2,3p' <<<"$out")
+    best_cpp_gflops=$(sed -n 's/.*achieved_gflops \([0-9.]*\).*/\1/p' <<<"$out")
+    flop_line=$(grep model_gflop_per_step <<<"$out")
   fi
+  # The GEMM peak: the highest any run measured (contention only ever lowers it).
+  p=$(sed -n 's/^gemm_peak_gflops \([0-9.]*\).*/\1/p' <<<"$out")
+  if gt "$p" "$peak"; then peak=$p peak_line=$(grep gemm_peak_gflops <<<"$out"); fi
   for cfg in "${ref_configs[@]}"; do
     wait_idle
     # shellcheck disable=SC2086  # cfg holds several flags
     line=$(/usr/bin/python3 "$ref" $cfg "${workload[@]}" | tail -1)
     printf 'reference %-30s %s\n' "($cfg):" "$line"
     t=$(tokens_of "$line")
-    if awk "BEGIN{exit !($t > $best_ref)}"; then best_ref=$t best_ref_cfg=$cfg; fi
+    if gt "$t" "$best_ref"; then best_ref=$t best_ref_cfg=$cfg; fi
   done
 done
 echo "== summary ($( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "fixed length $seq"), batch 32, best of $rounds rounds)"
 echo "mtdnn C++   best: $best_cpp_line"
-echo "$best_cpp_mfu" | sed 's/^/            /'
+echo "            $flop_line"
+echo "            best $peak_line"
+awk "BEGIN{printf \"            MFU %.1f%% (%.1f GFLOP/s of model FLOPs / %.1f GFLOP/s GEMM peak)\n\", 100 * $best_cpp_gflops / $peak, $best_cpp_gflops, $peak}"
 echo "reference   best: tokens/s $best_ref ($best_ref_cfg)"
 awk "BEGIN{printf \"ratio       %.2fx real tokens/s (C++ / reference)\n\", $best_cpp / $best_ref}"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
