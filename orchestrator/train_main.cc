@@ -55,6 +55,10 @@ int run(int argc, char** argv, MpiContext& mpi) {
 
 int main(int argc, char** argv) {
   mtdnn::set_log_program("mtdnn-train");
+  // At once: a stop signal that arrives while MPI starts must not kill the rank (its default
+  // action), only be noted. run() installs the handlers again after MPI_Init in case the MPI
+  // library replaced them.
+  mtdnn::orchestrator::install_stop_handlers();
   std::unique_ptr<mtdnn::MpiContext> mpi;
   try {
     mpi = std::make_unique<mtdnn::MpiContext>(&argc, &argv);

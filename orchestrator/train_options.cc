@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "common/error.h"
 
 namespace po = boost::program_options;
@@ -34,6 +36,10 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
       "                                --out DIR [options]\n\n"
       "Options (every flag is also a key of the --config INI file; the command line wins)",
       /*line_length=*/110, /*min_description_length=*/60);
+  // Real-valued defaults shown as written (5e-05, not 5.0000000000000002e-05).
+  auto real_option = [](double* value) {
+    return po::value(value)->default_value(*value, fmt::format("{}", *value));
+  };
   // clang-format off
   desc.add_options()
       ("help,h", "print this help and exit")
@@ -53,24 +59,24 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
       ("max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "stop after this many steps (0: no limit)")
       ("mix-opt", po::value(&o.mix_opt)->default_value(o.mix_opt),
        "0: all tasks' batches shuffled together; > 0: auxiliary tasks first, the main task last")
-      ("ratio", po::value(&o.ratio)->default_value(o.ratio),
+      ("ratio", real_option(&o.ratio),
        "> 0: all main-task batches plus ratio x as many auxiliary batches")
-      ("temperature", po::value(&o.temperature)->default_value(o.temperature),
+      ("temperature", real_option(&o.temperature),
        "> 0: sample each step's task with probability ~ size^(1/T) (replaces --mix-opt/--ratio)")
       ("bucket-window", po::value(&o.bucket_window)->default_value(o.bucket_window),
        "> 0: length bucketing over windows of this many batches (less padding)")
       ("seed", po::value(&o.seed)->default_value(o.seed), "seed of the weights and the data order")
       ("optimizer", po::value(&o.optimizer)->default_value(o.optimizer), "adamw or adamax (mt-dnn's)")
-      ("lr", po::value(&o.lr)->default_value(o.lr), "peak learning rate")
-      ("warmup", po::value(&o.warmup)->default_value(o.warmup), "linear warm-up, as a fraction of the total steps")
+      ("lr", real_option(&o.lr), "peak learning rate")
+      ("warmup", real_option(&o.warmup), "linear warm-up, as a fraction of the total steps")
       ("lr-schedule", po::value(&o.lr_schedule)->default_value(o.lr_schedule),
        "linear: decay to 0 after the warm-up; constant: stay at --lr")
-      ("weight-decay", po::value(&o.weight_decay)->default_value(o.weight_decay),
+      ("weight-decay", real_option(&o.weight_decay),
        "decoupled weight decay (none on bias and LayerNorm)")
-      ("beta1", po::value(&o.beta1)->default_value(o.beta1), "first-moment decay")
-      ("beta2", po::value(&o.beta2)->default_value(o.beta2), "second-moment (AdamW) / infinity-norm (Adamax) decay")
-      ("eps", po::value(&o.eps)->default_value(o.eps), "optimizer epsilon")
-      ("grad-clip", po::value(&o.grad_clip)->default_value(o.grad_clip), "global gradient-norm clip (0: off)")
+      ("beta1", real_option(&o.beta1), "first-moment decay")
+      ("beta2", real_option(&o.beta2), "second-moment (AdamW) / infinity-norm (Adamax) decay")
+      ("eps", real_option(&o.eps), "optimizer epsilon")
+      ("grad-clip", real_option(&o.grad_clip), "global gradient-norm clip (0: off)")
       ("grad-accum", po::value(&o.grad_accum)->default_value(o.grad_accum),
        "micro-batches per step (the global batch split; same result up to float rounding)")
       ("dropout", po::value(&dropout), "override every dropout probability (encoder, heads, SAN steps)")
@@ -88,7 +94,7 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
        "examples per evaluation batch")
       ("checkpoint-every", po::value(&o.checkpoint_every)->default_value(o.checkpoint_every),
        "steps between checkpoints in <out>/checkpoints (0: only at the end and on a stop request)")
-      ("checkpoint-minutes", po::value(&o.checkpoint_minutes)->default_value(o.checkpoint_minutes),
+      ("checkpoint-minutes", real_option(&o.checkpoint_minutes),
        "also checkpoint every this many minutes of wall clock (0: off)")
       ("keep-checkpoints", po::value(&o.keep_checkpoints)->default_value(o.keep_checkpoints),
        "checkpoints kept (the newest; 0: all)")

@@ -587,6 +587,10 @@ TrainResult Trainer::run() {
     bad_in_row = c.at("bad_in_row").get<int64_t>();
     if (rank0) log_info("resuming from {} at step {} (epoch {}, batch {})", resume_from, step, start_epoch, start_index);
   }
+  // Rates count this run's work only: the step and token counters continue a resumed run.
+  const int64_t first_step = step;
+  const double first_tokens = result.real_tokens;
+  const double comm_wait_at_start = m.reducer->stats().exposed_wait_s;
   // The state a checkpoint needs beyond tensors: where the next step is, the counters and
   // the open log window (so metrics.jsonl continues as if never interrupted).
   auto save = [&](int64_t epoch, int64_t next_index, int64_t epoch_size) {
@@ -696,6 +700,8 @@ TrainResult Trainer::run() {
         j["steps_per_s"] = window.steps_per_s();
         j["tokens_per_s"] = window.tokens_per_s();
         j["skipped_steps"] = result.skipped_steps;
+        j["loader_wait_s"] = result.loader_wait_s + loader.stats().wait_seconds;
+        j["comm_wait_s"] = m.reducer->stats().exposed_wait_s - comm_wait_at_start;
         m.write_record(j);
         if (rank0)
           log_info("step {}/{} epoch {} {} loss {:.4f} (avg {:.4f}) lr {:.2e} | {:.2f} steps/s {} tok/s", step,
@@ -706,9 +712,9 @@ TrainResult Trainer::run() {
       if (rank0 && log_is_terminal() && seconds_since(last_progress) > 0.25) {
         last_progress = Clock::now();
         const double train_s = std::max(1e-9, seconds_since(start) - total_eval_s);
-        const double rate = step / train_s;
+        const double rate = std::max(1e-9, (step - first_step) / train_s);
         log_progress(fmt::format("step {}/{} epoch {} | {:.2f} steps/s | {} tok/s | ETA {}", step, m.total, epoch,
-                                 rate, format_count(result.real_tokens / train_s),
+                                 rate, format_count((result.real_tokens - first_tokens) / train_s),
                                  format_duration((m.total - step) / rate)));
       }
       if (plan.eval) {
@@ -721,8 +727,10 @@ TrainResult Trainer::run() {
       }
       if (plan.checkpoint) save(epoch, index + 1, epoch_size);
     }
+    result.loader_wait_s += loader.stats().wait_seconds;
   }
   result.seconds = seconds_since(start) - total_eval_s;
+  result.comm_wait_s = m.reducer->stats().exposed_wait_s - comm_wait_at_start;
   if (step >= m.total) result.stop_signal.clear();  // a signal during the last step: training is complete
   // A checkpoint at the end and at a stop request, committed before going on.
   save(pos_epoch, pos_index, pos_size);
@@ -735,10 +743,14 @@ TrainResult Trainer::run() {
   }
   if (rank0) {
     save_model_folder(*m.model, m.o.task_def, m.tokenizer, (fs::path(m.o.out_dir) / "model").string());
-    log_info("{} steps in {} ({:.2f} steps/s, {} real tokens/s), {} skipped; model in {}", step,
-             format_duration(result.seconds), step / std::max(1e-9, result.seconds),
-             format_count(result.real_tokens / std::max(1e-9, result.seconds)), result.skipped_steps,
+    const double train_s = std::max(1e-9, result.seconds);
+    log_info("{}{} steps in {} ({:.2f} steps/s, {} real tokens/s), {} skipped; model in {}",
+             first_step > 0 ? fmt::format("resumed at step {}: ", first_step) : "", step - first_step,
+             format_duration(result.seconds), (step - first_step) / train_s,
+             format_count((result.real_tokens - first_tokens) / train_s), result.skipped_steps,
              (fs::path(m.o.out_dir) / "model").string());
+    log_info("of that time rank 0 waited {:.1f}% for batches and {:.1f}% for gradient all-reduces not hidden by "
+             "backward", 100 * result.loader_wait_s / train_s, 100 * result.comm_wait_s / train_s);
   }
   m.plane.barrier();
   return result;

@@ -44,24 +44,12 @@ workload=(--batch 32 --steps "$steps" --seq "$seq")
 if [ "$glue" = 1 ]; then workload+=(--lengths "$shared/bench/lengths"); fi
 ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
 
-# Waits (at most $idle_wait s) until the cores were >= 90% idle over one second: other
-# processes' work makes OpenMP threads wait for each other and skews every number.
-idle_wait=${MTDNN_BENCH_IDLE_WAIT:-60}
-wait_idle() {
-  local i a b idle total k
-  for ((i = 0; i < idle_wait; i++)); do
-    read -ra a < /proc/stat; sleep 1; read -ra b < /proc/stat
-    idle=$((b[4] - a[4])); total=0
-    for k in 1 2 3 4 5 6 7 8; do total=$((total + b[k] - a[k])); done
-    if [ "$total" -gt 0 ] && [ $((idle * 100 / total)) -ge 90 ]; then return 0; fi
-  done
-  echo "  (the machine stayed busy for ${idle_wait} s; running anyway)"
-}
+# shellcheck source=scripts/lib/bench.sh
+. "$here/scripts/lib/bench.sh"
 
 echo "bench-model: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 best_cpp=0 best_cpp_line="" best_cpp_gflops=0 flop_line="" best_ref=0 best_ref_cfg="" peak=0 peak_line=""
 tokens_of() { sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$1" | head -1; }
-gt() { awk "BEGIN{exit !($1 > $2)}"; }
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r/$rounds"
   wait_idle

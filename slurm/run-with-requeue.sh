@@ -26,6 +26,17 @@ on_signal() {
 trap 'on_signal SIGUSR1' USR1
 trap 'on_signal SIGTERM' TERM
 
+requeue() {
+  # Let Slurm finish tearing down the step first (bounded): a restarted job whose new step
+  # meets the old one's PMIx socket fails to launch.
+  for _ in $(seq 60); do
+    # numbered steps only: the batch and extern steps live as long as this script
+    squeue -h -s -j "$SLURM_JOB_ID" -o %i 2>/dev/null | grep -Eq '\.[0-9]+$' || break
+    sleep 0.5
+  done
+  scontrol requeue "$SLURM_JOB_ID"
+}
+
 # bash runs traps between commands: `wait` returns early when one arrives, so wait until
 # the launcher has really ended.
 while :; do
@@ -44,14 +55,15 @@ if [ "$status" -eq "$kStoppedForRequeue" ]; then
     exit 1
   fi
   log "stopped with a checkpoint after ${stop_reason:-a stop request}; requeueing (restart $((restart + 1)))"
-  # Let Slurm finish tearing down the step first (bounded): a restarted job whose new step
-  # meets the old one's PMIx socket fails to launch.
-  for _ in $(seq 60); do
-    # numbered steps only: the batch and extern steps live as long as this script
-    squeue -h -s -j "$SLURM_JOB_ID" -o %i 2>/dev/null | grep -Eq '\.[0-9]+$' || break
-    sleep 0.5
-  done
-  scontrol requeue "$SLURM_JOB_ID"
+  requeue
+  exit 0
+fi
+if [ -n "$stop_reason" ] && [ "$status" -gt 128 ] && [ "$restart" -lt "${MAX_REQUEUES:-20}" ]; then
+  # The ranks ended on a signal after a stop request: it reached them before they could
+  # handle it (while they were starting) or Slurm ended the step. Checkpoints are
+  # complete-or-nothing, so the job continues from the last one.
+  log "the ranks ended with status $status after $stop_reason, before writing a checkpoint; requeueing to continue from the last one (restart $((restart + 1)))"
+  requeue
   exit 0
 fi
 log "training failed with exit status $status${stop_reason:+ after $stop_reason}; not requeued (resubmit to resume from the last checkpoint)"

@@ -61,6 +61,11 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn_train)
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/train_glue_test.sh ${CMAKE_BINARY_DIR}/bin
                    ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/train-e2e-test ${MTDNN_DEFAULT_DATA_DIR})
   set_tests_properties(train.e2e_glue PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS e2e)
+  # scripts/quickstart.sh itself (tests/e2e/quickstart_test.sh), with 1000 training steps.
+  add_test(NAME quickstart.glue
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/quickstart_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/quickstart-test ${MTDNN_DEFAULT_DATA_DIR})
+  set_tests_properties(quickstart.glue PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS e2e)
 endif()
 
 # --- Checkpoints (checkpoints/; units in tests/worker/checkpoint_test.cc) -------------------

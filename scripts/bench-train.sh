@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# mtdnn-train against the PyTorch peer reference (../shared/bench/ref_mtdnn.py) on real GLUE
+# batches: CoLA, SST-2, MRPC, STS-B and RTE training rows, BERT-mini (L=4, H=256, A=4,
+# I=1024), batch 32, max length 128, AdamW, dropout 0.1, one task per batch.
+#
+# mtdnn-train runs on shards preprocessed from the GLUE files (its own tokenizer, sampler and
+# loader), in three configurations: 1 rank x 2 threads with plain padding (like the
+# reference), the same with length bucketing (--bucket-window 16), and 2 ranks x 1 thread
+# under mpirun with bucketing. The reference draws the same tasks' real token lengths
+# (../shared/bench/lengths) at --threads 1 and 2, each with and without --blas-threads 1.
+# Runs alternate for a few rounds; the best of each configuration counts, and the ratio is
+# best mtdnn-train over best reference. Throughput is real (non-pad) tokens per second over
+# the steps after the first log window (the reference also skips its warm-up steps); the
+# 2-rank run also reports rank 0's loader wait and the gradient all-reduce time backward did
+# not hide, as shares of that time.
+#
+# usage: scripts/bench-train.sh [--rounds N] [--steps N] [--update-readme] [--build DIR]
+# Environment: MTDNN_SHARED_DIR (default: ../shared beside the repository),
+# MTDNN_BENCH_IDLE_WAIT (seconds to wait for idle cores before each run, default 60).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+shared=${MTDNN_SHARED_DIR:-$here/../shared}
+build=$here/build
+rounds=2
+steps=60
+update_readme=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --update-readme) update_readme=1; shift ;;
+    --build) build=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "bench-train: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+# shellcheck source=scripts/lib/bench.sh
+. "$here/scripts/lib/bench.sh"
+
+ref=$shared/bench/ref_mtdnn.py
+glue=$shared/data/glue
+vocab=$shared/data/vocab/bert-base-uncased-vocab.txt
+for f in "$ref" "$glue/CoLA/train.tsv" "$vocab"; do
+  [ -f "$f" ] || { echo "bench-train: $f not found (set MTDNN_SHARED_DIR)" >&2; exit 1; }
+done
+for tool in mtdnn-preprocess mtdnn-train; do
+  [ -x "$build/bin/$tool" ] || cmake --build "$build" -j2 --target "$tool"
+done
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+
+work=$build/bench-train
+rm -rf "$work" && mkdir -p "$work"
+tasks=cola,sst,mrpc,stsb,rte
+"$build/bin/mtdnn-preprocess" --task-def "$here/tasks/glue.yml" --input "$glue" --vocab "$vocab" --uncased \
+  --max-seq-len 128 --out "$work/data" --tasks "$tasks" --splits train >/dev/null
+cat >"$work/bert-mini.json" <<'JSON'
+{"vocab_size": 30522, "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
+ "intermediate_size": 1024, "max_position_embeddings": 512}
+JSON
+log_every=10
+(( steps > 2 * log_every )) || { echo "bench-train: --steps must exceed $((2 * log_every))" >&2; exit 2; }
+cat >"$work/train.ini" <<INI
+data = $work/data
+task-def = $here/tasks/glue.yml
+tasks = $tasks
+bert-config = $work/bert-mini.json
+max-seq-len = 128
+batch-size = 32
+max-steps = $steps
+optimizer = adamw
+lr = 1e-4
+log-every = $log_every
+resume = never
+INI
+
+# measure FILE: "tokens/s loader% comm%" over the training records after the first one.
+measure() {
+  /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"type":"train"' in l]
+a, b = rows[0], rows[-1]
+dt = b["elapsed_s"] - a["elapsed_s"]
+print(f'{(b["real_tokens"] - a["real_tokens"]) / dt:.0f} '
+      f'{100 * (b["loader_wait_s"] - a["loader_wait_s"]) / dt:.2f} '
+      f'{100 * (b["comm_wait_s"] - a["comm_wait_s"]) / dt:.2f}')
+PY
+}
+# run_mtdnn NAME RANKS THREADS BUCKET_WINDOW: prints the measure line.
+run_mtdnn() {
+  local out=$work/$1 launch=()
+  rm -rf "$out"
+  [ "$2" = 1 ] || launch=(mpirun -np "$2" --oversubscribe --bind-to none)
+  "${launch[@]}" "$build/bin/mtdnn-train" --config "$work/train.ini" --threads "$3" --bucket-window "$4" \
+    --out "$out" >"$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; exit 1; }
+  measure "$out/metrics.jsonl"
+}
+
+mtdnn_configs=("1 rank x 2 threads, padding to the batch's longest row|1|2|0"
+               "1 rank x 2 threads, length buckets (--bucket-window 16)|1|2|16"
+               "2 ranks x 1 thread, length buckets (--bucket-window 16)|2|1|16")
+ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
+declare -A best_tok best_line
+echo "bench-train: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $steps steps per run"
+for ((r = 1; r <= rounds; r++)); do
+  echo "== round $r/$rounds"
+  for i in "${!mtdnn_configs[@]}"; do
+    IFS='|' read -r label ranks threads window <<<"${mtdnn_configs[$i]}"
+    wait_idle
+    read -r tok loader comm <<<"$(run_mtdnn "run$i" "$ranks" "$threads" "$window")"
+    printf 'mtdnn-train %-58s %6s tokens/s (loader wait %s%%, exposed all-reduce %s%%)\n' "$label:" "$tok" \
+      "$loader" "$comm"
+    if gt "$tok" "${best_tok[m$i]:-0}"; then best_tok[m$i]=$tok best_line[m$i]="$loader|$comm"; fi
+  done
+  for cfg in "${ref_configs[@]}"; do
+    wait_idle
+    # shellcheck disable=SC2086  # cfg holds several flags
+    line=$(/usr/bin/python3 "$ref" $cfg --batch 32 --steps "$steps" --lengths "$shared/bench/lengths" | tail -1)
+    tok=$(sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$line")
+    printf 'reference   %-58s %6.0f tokens/s\n' "($cfg):" "$tok"
+    if gt "$tok" "${best_tok[ref]:-0}"; then best_tok[ref]=$tok best_line[ref]=$cfg; fi
+  done
+done
+
+ref_best=${best_tok[ref]}
+report=$(
+  echo "| side | configuration | real tokens/s (best of $rounds) | vs reference | loader wait | exposed all-reduce |"
+  echo "|---|---|---:|---:|---:|---:|"
+  printf '| PyTorch reference | %s | %.0f | 1.00x | | |\n' "best: ${best_line[ref]}" "$ref_best"
+  for i in "${!mtdnn_configs[@]}"; do
+    IFS='|' read -r label ranks _ _ <<<"${mtdnn_configs[$i]}"
+    IFS='|' read -r loader comm <<<"${best_line[m$i]}"
+    [ "$ranks" = 1 ] && comm_cell="" || comm_cell="$comm%"
+    awk -v l="$label" -v t="${best_tok[m$i]}" -v r="$ref_best" -v lw="$loader%" -v c="$comm_cell" \
+      'BEGIN { printf "| mtdnn-train | %s | %.0f | %.2fx | %s | %s |\n", l, t, t / r, lw, c }'
+  done
+)
+echo "== summary (BERT-mini, batch 32, max length 128, GLUE CoLA/SST-2/MRPC/STS-B/RTE rows, $steps steps)"
+echo "$report"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$update_readme" = 1 ]; then
+  { echo "Measured by \`scripts/bench-train.sh --update-readme\` ($rounds rounds of $steps steps; loader wait and"
+    echo "exposed all-reduce are shares of rank 0's step-loop time):"
+    echo
+    echo "$report"; } | "$here/scripts/readme-block.py" bench:train
+fi
