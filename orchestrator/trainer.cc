@@ -257,7 +257,10 @@ void Trainer::Impl::prepare_training() {
   std::vector<worker::ParamGroup> groups;
   groups.push_back({"encoder", model->bert->parameters()});
   for (const auto& t : tasks) groups.push_back({"heads." + t.name, model->head(t.name).parameters()});
-  reducer = std::make_unique<worker::GradReducer>(std::move(groups), comm.get(), plane.size());
+  // Task heads never tie an output layer to the word embeddings, so their gradient rows are
+  // non-zero only at the ids a batch looks up: reduced row-sparse (grad_reducer.h).
+  reducer = std::make_unique<worker::GradReducer>(std::move(groups), comm.get(), plane.size(), 25u << 20, 1u << 20,
+                                                  model->bert->embeddings->word_embeddings->weight);
   std::vector<worker::NamedParameter> named;
   for (const auto& item : model->named_parameters())
     if (item.value().requires_grad()) named.push_back({item.key(), item.value()});
@@ -435,6 +438,7 @@ RoundStats Trainer::Impl::train_step(const LocalBatch& batch, int64_t step, doub
       in = placeholder_input(task.task_type);  // empty slice: zero gradients, same collectives
     }
     worker::HeadOutput out = model->forward(task.name, in);
+    reducer->note_rows(in.input_ids);
     (out.loss * weight).backward();
     reducer->finish();
     if (r.rows() > 0) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <optional>
 
 namespace mtdnn::worker {
 
@@ -33,6 +34,15 @@ struct GradReducer::Impl {
   std::vector<bool> group_active;
   bool reducing = false;
   size_t next_launch = 0;
+  // The row-sparse parameter (see grad_reducer.h), when there is one.
+  struct RowSparse {
+    torch::Tensor param;
+    size_t group = 0;
+    torch::Tensor grad;      // this step's gradient, pre-divided by the world size
+    torch::Tensor row_mask;  // (rows,) float32: 1 where this rank looked up, then the sum
+    bool rows_noted = false;
+  };
+  std::optional<RowSparse> sparse;
   std::mutex mutex;  // hooks may run on autograd worker threads (GPU)
 
   void on_grad(size_t slot_index, const torch::Tensor& grad) {
@@ -54,6 +64,43 @@ struct GradReducer::Impl {
     if (--b.pending == 0) launch_ready();
   }
 
+  void on_sparse_grad(const torch::Tensor& grad) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!reducing || !group_active[sparse->group]) return;
+    MTDNN_CHECK(!sparse->grad.defined(), "gradient of a parameter reported twice in one step");
+    torch::NoGradGuard no_grad;
+    const auto& param = sparse->param;
+    sparse->grad = param.grad().defined() ? (grad + param.grad()).mul_(1.0 / world) : grad.mul(1.0 / world);
+  }
+
+  // Sums the row-sparse parameter's gradient over ranks into its .grad (after the buckets
+  // were launched, so that every rank starts the same reductions in the same order).
+  void reduce_sparse(ReducerStats& stats) {
+    RowSparse& r = *sparse;
+    torch::NoGradGuard no_grad;
+    // A rank whose backward gave no gradient still takes part, with zeros.
+    torch::Tensor grad = r.grad.defined() ? r.grad : torch::zeros_like(r.param);
+    torch::Tensor rows;
+    if (r.rows_noted) {
+      comm->allreduce_sum(r.row_mask)->wait();
+      rows = r.row_mask.nonzero().squeeze(1);
+      grad = grad.index_select(0, rows);
+      stats.bytes += r.row_mask.numel() * static_cast<int64_t>(sizeof(float));
+    }
+    comm->allreduce_sum(grad)->wait();
+    stats.bytes += grad.numel() * static_cast<int64_t>(sizeof(float));
+    stats.buckets += r.rows_noted ? 2 : 1;
+    if (r.grad.defined()) {
+      // Rows no rank looked up have a zero gradient everywhere.
+      if (!r.rows_noted) {
+        r.param.mutable_grad() = grad;
+      } else {
+        if (!r.param.grad().defined()) r.param.mutable_grad() = torch::zeros_like(r.param);
+        r.param.mutable_grad().zero_().index_copy_(0, rows, grad);
+      }
+    }
+  }
+
   // Launches every leading bucket whose gradients are complete, in bucket order.
   void launch_ready() {
     while (next_launch < buckets.size()) {
@@ -71,10 +118,17 @@ struct GradReducer::Impl {
 };
 
 GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size, size_t bucket_bytes,
-                         size_t first_bucket_bytes)
+                         size_t first_bucket_bytes, torch::Tensor row_sparse)
     : impl_(std::make_unique<Impl>()) {
   impl_->comm = comm;
   impl_->world = world_size;
+  if (row_sparse.defined()) {
+    MTDNN_CHECK(row_sparse.dim() == 2 && row_sparse.scalar_type() == torch::kFloat,
+                "the row-sparse parameter must be a float32 matrix");
+    impl_->sparse.emplace();
+    impl_->sparse->param = row_sparse;
+    impl_->sparse->row_mask = torch::zeros({row_sparse.size(0)}, row_sparse.options());
+  }
   // Backward produces the last-registered parameters first: heads (registered after the
   // encoder) before the encoder, each group from its end. Buckets follow that order.
   for (size_t gi = groups.size(); gi-- > 0;) {
@@ -100,6 +154,10 @@ GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int wor
     for (size_t pi = g.params.size(); pi-- > 0;) {
       const torch::Tensor& p = g.params[pi];
       if (!p.requires_grad()) continue;
+      if (impl_->sparse && p.is_same(impl_->sparse->param)) {
+        impl_->sparse->group = group;
+        continue;
+      }
       MTDNN_CHECK(p.scalar_type() == torch::kFloat, "gradient buckets hold float32 parameters");
       impl_->slots.push_back({p, 0, elements, false});
       members.push_back(impl_->slots.size() - 1);
@@ -109,7 +167,17 @@ GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int wor
     close();
   }
   impl_->group_active.assign(impl_->group_names.size(), false);
+  if (impl_->sparse) {
+    bool found = false;
+    for (const auto& g : groups)
+      for (const auto& p : g.params) found = found || p.is_same(impl_->sparse->param);
+    MTDNN_CHECK(found, "the row-sparse parameter is in no parameter group");
+  }
   if (world_size > 1) {
+    if (impl_->sparse) {
+      Impl* impl = impl_.get();
+      impl_->sparse->param.register_hook([impl](const torch::Tensor& grad) { impl->on_sparse_grad(grad); });
+    }
     for (size_t i = 0; i < impl_->slots.size(); ++i) {
       Impl* impl = impl_.get();
       impl_->slots[i].param.register_hook([impl, i](const torch::Tensor& grad) { impl->on_grad(i, grad); });
@@ -132,6 +200,7 @@ void GradReducer::prepare(const std::vector<std::string>& active, bool reduce) {
   impl_->reducing = reduce && impl_->world > 1;
   impl_->next_launch = 0;
   for (auto& s : impl_->slots) s.reported = false;
+  if (impl_->sparse) impl_->sparse->grad = torch::Tensor();
   for (auto& b : impl_->buckets) {
     b.pending = b.slots.size();
     b.launched = false;
@@ -156,6 +225,7 @@ void GradReducer::finish() {
     m.launch_ready();
   }
   auto start = std::chrono::steady_clock::now();
+  if (m.sparse && m.group_active[m.sparse->group]) m.reduce_sparse(stats_);
   for (auto& b : m.buckets)
     if (b.work) b.work->wait();
   stats_.exposed_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -177,6 +247,19 @@ void GradReducer::finish() {
     }
   }
   m.reducing = false;
+  if (m.sparse) {
+    m.sparse->grad = torch::Tensor();
+    m.sparse->row_mask.zero_();
+    m.sparse->rows_noted = false;
+  }
+}
+
+void GradReducer::note_rows(const torch::Tensor& ids) {
+  if (!impl_->sparse || impl_->world == 1) return;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  auto& r = *impl_->sparse;
+  if (ids.numel() > 0) r.row_mask.index_fill_(0, ids.reshape(-1).to(r.row_mask.device(), torch::kLong), 1.0f);
+  r.rows_noted = true;
 }
 
 }  // namespace mtdnn::worker

@@ -5,6 +5,12 @@
 // bucket's all-reduce starts at once, in bucket order on every rank. Buckets never mix
 // parameter groups (the shared encoder, each task's head), so a step reduces only the
 // groups that took part: the encoder and the active task's head. Used by the trainer.
+//
+// One parameter may be row-sparse: the word embeddings, whose gradient is non-zero only in
+// the rows a batch looks up, yet is most of a small BERT's gradient bytes (30522 x H) and
+// arrives last in backward, when nothing is left to overlap with. It stays out of the
+// buckets; after backward the union of the rows the ranks noted (a vocabulary mask summed
+// over ranks) selects the rows of one compact all-reduce, the same sum as a dense one.
 #pragma once
 
 #include <torch/types.h>
@@ -25,13 +31,16 @@ struct ParamGroup {
 struct ReducerStats {
   double exposed_wait_s = 0;  // time finish() waited for reductions (communication not hidden)
   int64_t buckets = 0;        // reductions launched
-  int64_t bytes = 0;          // bytes reduced
+  int64_t bytes = 0;          // bytes reduced (the row-sparse parameter's rows and mask included)
 };
 
 class GradReducer {
  public:
+  // `row_sparse`: a parameter of `groups` (2-D, rows indexed by ids) reduced as described
+  // above; undefined: none.
   GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size,
-              size_t bucket_bytes = 25u << 20, size_t first_bucket_bytes = 1u << 20);
+              size_t bucket_bytes = 25u << 20, size_t first_bucket_bytes = 1u << 20,
+              torch::Tensor row_sparse = {});
   ~GradReducer();
   GradReducer(const GradReducer&) = delete;
   GradReducer& operator=(const GradReducer&) = delete;
@@ -44,6 +53,11 @@ class GradReducer {
   // each parameter's .grad. Parameters that received no gradient keep none. Every rank
   // must run the same sequence of prepare/backward/finish with the same active groups.
   void finish();
+  // On every micro-step, before finish(): the row ids this rank looked up in the row-sparse
+  // parameter. The caller guarantees its gradient is zero in every other row (no output
+  // layer tied to it). Every rank notes rows on the same steps; a step without noted rows
+  // reduces the parameter whole.
+  void note_rows(const torch::Tensor& ids);
 
   const ReducerStats& stats() const { return stats_; }
   size_t num_buckets() const;

@@ -153,6 +153,63 @@ TEST_P(Backends, HeadSwitchBetweenSteps) {
   }
 }
 
+// An embedding (rows looked up by ids) and a linear head, for the row-sparse path.
+struct EmbeddingToy {
+  torch::nn::Embedding emb{nullptr};
+  torch::nn::Linear head{nullptr};
+  EmbeddingToy(int64_t vocab, int64_t hidden) {
+    torch::manual_seed(3);
+    emb = torch::nn::Embedding(vocab, hidden);
+    head = torch::nn::Linear(hidden, hidden);
+  }
+  std::vector<worker::ParamGroup> groups() { return {{"encoder", {emb->weight}}, {"heads.a", head->parameters()}}; }
+  torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& target, double scale) {
+    return (head(emb(ids).mean(1)) - target).pow(2).sum() * scale;
+  }
+};
+
+TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
+  MpiContext& mpi = test::mpi();
+  auto comm = make_grad_comm(parse_comm_backend(GetParam()), mpi);
+  const int64_t n = 7, vocab = 5000, hidden = 6, looked_up = 40;
+  torch::manual_seed(5);
+  auto ids = torch::randint(0, looked_up, {2 * n, 5}, torch::kLong);
+  auto target = torch::randn({2 * n, hidden});
+  EmbeddingToy ref(vocab, hidden);
+  ref.loss(ids, target, 1.0 / (2 * n)).backward();
+
+  for (bool note : {true, false}) {
+    EmbeddingToy toy(vocab, hidden);
+    worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size(), 25u << 20, 1u << 20, toy.emb->weight);
+    for (int micro = 0; micro < 2; ++micro) {
+      auto [b, e] = slice(n, mpi.rank(), mpi.size());
+      reducer.prepare({"encoder", "heads.a"}, /*reduce=*/micro == 1);
+      torch::Tensor local_ids;
+      if (e > b) {
+        auto rows = torch::arange(micro * n + b, micro * n + e);
+        local_ids = ids.index_select(0, rows);
+        toy.loss(local_ids, target.index_select(0, rows), double(mpi.size()) / (2 * n)).backward();
+      } else {
+        local_ids = ids.narrow(0, 0, 1);
+        toy.loss(local_ids, target.narrow(0, 0, 1), 0.0).backward();
+      }
+      if (note) reducer.note_rows(local_ids);
+      reducer.finish();
+    }
+    ASSERT_TRUE(toy.emb->weight.grad().defined());
+    EXPECT_TRUE(torch::allclose(toy.emb->weight.grad(), ref.emb->weight.grad(), 1e-5, 1e-7)) << "note " << note;
+    EXPECT_TRUE(torch::allclose(toy.head->weight.grad(), ref.head->weight.grad(), 1e-5, 1e-7)) << "note " << note;
+    EXPECT_EQ(toy.emb->weight.grad().narrow(0, looked_up, vocab - looked_up).abs().max().item<float>(), 0.0f);
+    if (mpi.size() > 1) {
+      const int64_t dense_bytes = vocab * hidden * 4;
+      if (note)
+        EXPECT_LT(reducer.stats().bytes, dense_bytes / 2) << "the embedding was reduced whole";
+      else
+        EXPECT_GE(reducer.stats().bytes, dense_bytes);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Mpi, Backends, ::testing::Values("mpi"));
 INSTANTIATE_TEST_SUITE_P(Gloo, Backends, ::testing::Values("gloo"));
 
