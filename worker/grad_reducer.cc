@@ -38,7 +38,7 @@ struct GradReducer::Impl {
   struct RowSparse {
     torch::Tensor param;
     size_t group = 0;
-    torch::Tensor grad;      // this step's gradient, pre-divided by the world size
+    bool reported = false;   // backward produced its gradient this step
     torch::Tensor row_mask;  // (rows,) float32: 1 where this rank looked up, then the sum
     bool rows_noted = false;
   };
@@ -64,13 +64,13 @@ struct GradReducer::Impl {
     if (--b.pending == 0) launch_ready();
   }
 
-  void on_sparse_grad(const torch::Tensor& grad) {
+  // Only notes that the gradient came: finish() reads it from .grad, where AccumulateGrad
+  // has summed it with earlier micro-steps' (no copy of the whole matrix).
+  void on_sparse_grad() {
     std::lock_guard<std::mutex> lock(mutex);
     if (!reducing || !group_active[sparse->group]) return;
-    MTDNN_CHECK(!sparse->grad.defined(), "gradient of a parameter reported twice in one step");
-    torch::NoGradGuard no_grad;
-    const auto& param = sparse->param;
-    sparse->grad = param.grad().defined() ? (grad + param.grad()).mul_(1.0 / world) : grad.mul(1.0 / world);
+    MTDNN_CHECK(!sparse->reported, "gradient of a parameter reported twice in one step");
+    sparse->reported = true;
   }
 
   // Sums the row-sparse parameter's gradient over ranks into its .grad (after the buckets
@@ -79,26 +79,26 @@ struct GradReducer::Impl {
     RowSparse& r = *sparse;
     torch::NoGradGuard no_grad;
     // A rank whose backward gave no gradient still takes part, with zeros.
-    torch::Tensor grad = r.grad.defined() ? r.grad : torch::zeros_like(r.param);
-    torch::Tensor rows;
+    const bool have = r.reported && r.param.grad().defined();
+    torch::Tensor local = have ? r.param.grad() : torch::zeros_like(r.param);
+    torch::Tensor rows, reduced;
     if (r.rows_noted) {
       comm->allreduce_sum(r.row_mask)->wait();
       rows = r.row_mask.nonzero().squeeze(1);
-      grad = grad.index_select(0, rows);
+      reduced = local.index_select(0, rows).mul_(1.0 / world);
       stats.bytes += r.row_mask.numel() * static_cast<int64_t>(sizeof(float));
+    } else {
+      reduced = local.mul(1.0 / world);
     }
-    comm->allreduce_sum(grad)->wait();
-    stats.bytes += grad.numel() * static_cast<int64_t>(sizeof(float));
+    comm->allreduce_sum(reduced)->wait();
+    stats.bytes += reduced.numel() * static_cast<int64_t>(sizeof(float));
     stats.buckets += r.rows_noted ? 2 : 1;
-    if (r.grad.defined()) {
-      // Rows no rank looked up have a zero gradient everywhere.
-      if (!r.rows_noted) {
-        r.param.mutable_grad() = grad;
-      } else {
-        if (!r.param.grad().defined()) r.param.mutable_grad() = torch::zeros_like(r.param);
-        r.param.mutable_grad().zero_().index_copy_(0, rows, grad);
-      }
-    }
+    if (!have) return;
+    if (r.rows_noted)
+      // Every other row is zero here and on every rank: no rank looked it up.
+      r.param.mutable_grad().index_copy_(0, rows, reduced);
+    else
+      r.param.mutable_grad() = reduced;
   }
 
   // Launches every leading bucket whose gradients are complete, in bucket order.
@@ -176,7 +176,7 @@ GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int wor
   if (world_size > 1) {
     if (impl_->sparse) {
       Impl* impl = impl_.get();
-      impl_->sparse->param.register_hook([impl](const torch::Tensor& grad) { impl->on_sparse_grad(grad); });
+      impl_->sparse->param.register_hook([impl](const torch::Tensor&) { impl->on_sparse_grad(); });
     }
     for (size_t i = 0; i < impl_->slots.size(); ++i) {
       Impl* impl = impl_.get();
@@ -200,7 +200,7 @@ void GradReducer::prepare(const std::vector<std::string>& active, bool reduce) {
   impl_->reducing = reduce && impl_->world > 1;
   impl_->next_launch = 0;
   for (auto& s : impl_->slots) s.reported = false;
-  if (impl_->sparse) impl_->sparse->grad = torch::Tensor();
+  if (impl_->sparse) impl_->sparse->reported = false;
   for (auto& b : impl_->buckets) {
     b.pending = b.slots.size();
     b.launched = false;
@@ -248,7 +248,7 @@ void GradReducer::finish() {
   }
   m.reducing = false;
   if (m.sparse) {
-    m.sparse->grad = torch::Tensor();
+    m.sparse->reported = false;
     m.sparse->row_mask.zero_();
     m.sparse->rows_noted = false;
   }
