@@ -51,6 +51,9 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
       ("bert-config", po::value(&o.bert_config), "config.json of a freshly initialised encoder")
       ("init-checkpoint", po::value(&o.init_checkpoint),
        "folder with a Hugging Face BERT (model.safetensors + config.json) to start the encoder from")
+      ("init-heads", po::bool_switch(&o.init_heads),
+       "with --init-checkpoint from an mtdnn-train model folder: also take the heads of the tasks it has "
+       "(fine-tuning with them); the others start fresh")
       ("max-seq-len", po::value(&o.max_seq_len)->default_value(o.max_seq_len),
        "longest example in tokens; shards preprocessed with a larger --max-seq-len are refused")
       ("batch-size", po::value(&o.batch_size)->default_value(o.batch_size),
@@ -102,7 +105,8 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
        "auto: continue from the newest valid checkpoint in <out>/checkpoints if any; never; or a "
        "checkpoint folder")
       ("dry-run", po::bool_switch(&o.dry_run),
-       "check config, shards and task definitions, print the resolved config and the schedule, and exit");
+       "check config, shards and task definitions, print the resolved config, the schedule and a memory "
+       "estimate, and exit");
   // clang-format on
   std::ostringstream help;
   help << desc;
@@ -140,6 +144,7 @@ void validate(const TrainOptions& o) {
   MTDNN_INPUT_CHECK(!o.out_dir.empty() || o.dry_run, "--out is required");
   MTDNN_INPUT_CHECK(o.bert_config.empty() != o.init_checkpoint.empty(),
                     "give exactly one of --bert-config (fresh model) and --init-checkpoint (pretrained BERT)");
+  MTDNN_INPUT_CHECK(!o.init_heads || !o.init_checkpoint.empty(), "--init-heads needs --init-checkpoint");
   MTDNN_INPUT_CHECK(o.max_seq_len >= 2, "--max-seq-len must be >= 2, got {}", o.max_seq_len);
   MTDNN_INPUT_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got {}", o.batch_size);
   MTDNN_INPUT_CHECK(o.epochs >= 1, "--epochs must be >= 1, got {}", o.epochs);
@@ -187,6 +192,7 @@ nlohmann::ordered_json to_json(const TrainOptions& o) {
   j["tasks"] = o.tasks;
   j["bert-config"] = o.bert_config;
   j["init-checkpoint"] = o.init_checkpoint;
+  j["init-heads"] = o.init_heads;
   j["max-seq-len"] = o.max_seq_len;
   j["batch-size"] = o.batch_size;
   j["epochs"] = o.epochs;

@@ -21,6 +21,7 @@ struct TrainOptions {
   std::vector<std::string> tasks;       // --tasks a,b,c (empty: every task of --task-def); task 0 is mt-dnn's main task
   std::string bert_config;              // --bert-config: config.json of a fresh model
   std::string init_checkpoint;          // --init-checkpoint: Hugging Face model.safetensors + config.json
+  bool init_heads = false;              // --init-heads: also the heads of tasks the checkpoint has
   int64_t max_seq_len = 512;            // longest example, [CLS]/[SEP] included; shards must not exceed it
 
   // Schedule.

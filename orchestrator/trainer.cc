@@ -30,6 +30,7 @@
 #include "sharding/split_reader.h"
 #include "worker/bert_config.h"
 #include "worker/grad_reducer.h"
+#include "worker/head_registry.h"
 #include "worker/hf_interop.h"
 #include "worker/mtdnn_model.h"
 #include "worker/optimizer.h"
@@ -242,6 +243,15 @@ void Trainer::Impl::build_model() {
   torch::manual_seed(o.seed);
   model = worker::MtdnnModel(model_options_of(bert, tasks, o.dropout));
   if (!o.init_checkpoint.empty()) worker::load_hf_bert_into_model(*model, o.init_checkpoint);
+  if (o.init_heads) {
+    const auto loaded = worker::load_matching_heads_into_model(*model, o.init_checkpoint);
+    std::vector<std::string> fresh;
+    for (const auto& t : tasks)
+      if (std::find(loaded.begin(), loaded.end(), t.name) == loaded.end()) fresh.push_back(t.name);
+    if (plane.rank() == 0)
+      log_info("heads from {}: {}; fresh heads: {}", o.init_checkpoint, loaded.empty() ? "none" : fmt::format("{}", fmt::join(loaded, ", ")),
+               fresh.empty() ? "none" : fmt::format("{}", fmt::join(fresh, ", ")));
+  }
   model->train();
   // S2: the same seed gave the same weights everywhere.
   protocol.agree("initial weights checksum", hex64(parameter_checksum(*model)));
@@ -508,6 +518,41 @@ int64_t Trainer::warmup_steps() const { return impl_->warmup; }
 
 std::string Trainer::resolved_config_json() const { return impl_->resolved_config().dump(2); }
 
+namespace {
+
+std::string format_mib(double bytes) { return fmt::format("{:.0f} MiB", bytes / (1 << 20)); }
+
+// Memory one rank needs, estimated from the configuration without building the model: the
+// encoder's parameters counted from its shape, the heads built (they are small), and the
+// activations backward keeps for a local batch at the maximum length. Activations are a
+// rough upper bound (per layer: about 8 H + 2 I floats per token, plus the attention
+// probabilities and their dropout mask); real batches are shorter.
+std::string memory_estimate(const worker::BertConfig& c, const std::vector<TaskDef>& tasks, const TrainOptions& o,
+                            int world) {
+  const double H = static_cast<double>(c.hidden_size), I = static_cast<double>(c.intermediate_size);
+  const double embeddings = static_cast<double>(c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * H + 2 * H;
+  const double layer = 4 * (H * H + H) + 2 * H + 2 * H * I + I + H + 2 * H;
+  double params = embeddings + static_cast<double>(c.num_hidden_layers) * layer + H * H + H;
+  const auto registry = worker::builtin_head_registry();
+  for (const auto& t : tasks)
+    for (const auto& p : registry.create(head_spec_of(t, o.dropout), c)->parameters())
+      params += static_cast<double>(p.numel());
+  const double weights = 4 * params, grads = 4 * params, optimizer = 8 * params;
+  const double buckets = world > 1 ? 4 * params : 0;
+  const double B = std::max(1.0, std::ceil(static_cast<double>(o.batch_size) / world / o.grad_accum));
+  const double T = static_cast<double>(o.max_seq_len);
+  const double activations =
+      4 * (B * T * H * 3 + static_cast<double>(c.num_hidden_layers) *
+                               (B * T * (8 * H + 2 * I) + 2 * B * static_cast<double>(c.num_attention_heads) * T * T));
+  return fmt::format(
+      "memory per rank (estimate): {:.0f} parameters; weights {}, gradients {}, optimizer state {}, all-reduce "
+      "buckets {}, activations at length {} x {} rows {}; total {}\n",
+      params, format_mib(weights), format_mib(grads), format_mib(optimizer), format_mib(buckets), o.max_seq_len,
+      B, format_mib(activations), format_mib(weights + grads + optimizer + buckets + activations));
+}
+
+}  // namespace
+
 std::string Trainer::schedule_summary() const {
   const Impl& m = *impl_;
   std::string out = fmt::format("{:<12} {:>10} {:>14}", "task", "examples", "type");
@@ -530,6 +575,7 @@ std::string Trainer::schedule_summary() const {
     out += fmt::format("evaluate {}/{}: {} examples{}\n", m.tasks[e.task].name, e.split, e.reader->size(),
                        e.labelled ? "" : " (predictions only)");
   for (const auto& s : m.not_preprocessed) out += fmt::format("not preprocessed, not evaluated: {}\n", s);
+  out += memory_estimate(m.bert, m.tasks, m.o, m.plane.size());
   return out;
 }
 

@@ -5,7 +5,7 @@
 #
 # mtdnn-train runs on shards preprocessed from the GLUE files (its own tokenizer, sampler and
 # loader), in three configurations: 1 rank x 2 threads with plain padding (like the
-# reference), the same with length bucketing (--bucket-window 16), and 2 ranks x 1 thread
+# reference), the same with length bucketing (--bucket-window 64), and 2 ranks x 1 thread
 # under mpirun with bucketing. The reference draws the same tasks' real token lengths
 # (../shared/bench/lengths) at --threads 1 and 2, each with and without --blas-threads 1.
 # Runs alternate for a few rounds; the best of each configuration counts, and the ratio is
@@ -98,8 +98,8 @@ run_mtdnn() {
 }
 
 mtdnn_configs=("1 rank x 2 threads, padding to the batch's longest row|1|2|0"
-               "1 rank x 2 threads, length buckets (--bucket-window 16)|1|2|16"
-               "2 ranks x 1 thread, length buckets (--bucket-window 16)|2|1|16")
+               "1 rank x 2 threads, length buckets (--bucket-window 64)|1|2|64"
+               "2 ranks x 1 thread, length buckets (--bucket-window 64)|2|1|64")
 ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
 declare -A best_tok best_line
 echo "bench-train: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $steps steps per run"

@@ -5,10 +5,11 @@
 # evaluates on their dev sets and prints the metrics table. Everything goes under
 # runs/quickstart/ (ignored by git): data/, bert.json, train.ini, train/ (mtdnn-train --out).
 #
-#   scripts/quickstart.sh [--bin DIR] [--steps N] [--out DIR] [GLUE_DIR]
+#   scripts/quickstart.sh [--bin DIR] [--steps N] [--out DIR] [--update-readme] [GLUE_DIR]
 #     --bin DIR    use the binaries already built in DIR (no setup, no build)
 #     --steps N    training steps (default 3000: a few minutes on 2 cores)
 #     --out DIR    instead of runs/quickstart
+#     --update-readme  also write the dev table into README.md's results block
 #
 # GLUE is looked for at the argument, $MTDNN_GLUE_DIR, data/glue, then ../shared/data/glue
 # (beside the repository); the uncased BERT vocabulary at $MTDNN_VOCAB, then
@@ -16,13 +17,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin="" steps=3000 out=runs/quickstart arg_glue=""
+bin="" steps=3000 out=runs/quickstart arg_glue="" update_readme=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) bin=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --update-readme) update_readme=1; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "quickstart: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) arg_glue=$1; shift ;;
   esac
@@ -113,3 +115,13 @@ mpirun -np 2 --oversubscribe --bind-to none "$bin/mtdnn-train" --config "$out/tr
 echo
 echo "Dev results after $steps steps (x100; metrics.jsonl, predictions/ and model/ in $out/train):"
 sed -n '/^task\tsplit\tmetric\tvalue$/,$p' "$out/train.out" | awk -F'\t' '{ printf "%-8s %-6s %-10s %s\n", $1, $2, $3, $4 }'
+if [ "$update_readme" = 1 ]; then
+  { echo "Dev-set results of \`scripts/quickstart.sh --update-readme\` (a 2-layer, 128-wide BERT trained from"
+    echo "scratch for $steps steps on $trained at once, 2 ranks; x100, GLUE's metrics; a smoke test of the"
+    echo "pipeline, not a pretrained model's scores):"
+    echo
+    echo "| task | split | metric | value |"
+    echo "|---|---|---|---:|"
+    sed -n '/^task\tsplit\tmetric\tvalue$/,$p' "$out/train.out" | sed '1d' | awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }'
+  } | scripts/readme-block.py results:quickstart
+fi

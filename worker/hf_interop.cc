@@ -225,6 +225,22 @@ void load_hf_bert_into_model(MtdnnModelImpl& model, const std::string& dir) {
   load_hf_bert_into(*model.bert, dir);
 }
 
+std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, const std::string& dir) {
+  SafetensorsFile file(weights_path(dir));
+  std::vector<std::string> loaded;
+  for (const auto& task : model.tasks()) {
+    const std::string prefix = "heads." + task + ".";
+    NamedTensors tensors;
+    for (const auto& name : file.names())
+      if (starts_with(name, prefix)) tensors.emplace_back(name.substr(prefix.size()), file.tensor(name));
+    if (tensors.empty()) continue;
+    copy_named_tensors_strict(parameter_map(model.head(task)), tensors,
+                              fmt::format("{} (head of task '{}')", file.path(), task));
+    loaded.push_back(task);
+  }
+  return loaded;
+}
+
 void export_hf_bert(const BertEncoderImpl& encoder, const std::string& dir) {
   write_dir(dir, bert_state(encoder), encoder.config());
 }

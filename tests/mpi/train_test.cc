@@ -278,6 +278,20 @@ TEST(Train, HeadNotInTheBatchGetsNoUpdate) {
                             after["bert.embeddings.word_embeddings.weight"]));
 }
 
+TEST(Train, DryRunMemoryEstimateCountsTheModelsParameters) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  Trainer trainer(data.options("dry-run-memory"), *plane);
+  const std::string summary = trainer.schedule_summary();
+  trainer.build_model();
+  double params = 0;
+  for (const auto& p : trainer.model().parameters()) params += static_cast<double>(p.numel());
+  EXPECT_NE(summary.find(fmt::format("memory per rank (estimate): {:.0f} parameters;", params)),
+            std::string::npos)
+      << summary << "\nthe model has " << params << " parameters";
+}
+
 TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
   MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();

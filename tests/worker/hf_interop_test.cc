@@ -167,6 +167,53 @@ TEST(HfInterop, ModelExportImportRoundTripAndMtDnnNames) {
   }
 }
 
+TEST(HfInterop, HeadsLoadByTaskNameAndTheOthersStayFresh) {
+  ScratchDir dir("hf-heads");
+  auto trained = test::golden_model("tiny");
+  export_mtdnn_model(*trained, (dir / "export").string());
+  // The file without the SAN task's head: that task must keep its fresh head.
+  NamedTensors partial;
+  for (auto& [name, tensor] : read_safetensors((dir / "export" / "model.safetensors").string()))
+    if (name.rfind("heads.san.", 0) != 0) partial.emplace_back(name, tensor);
+  write_bert_dir(dir / "partial", partial);
+
+  torch::manual_seed(99);
+  MtdnnModel fresh(test::golden_model_options("tiny"));
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& item : fresh->named_parameters()) before[item.key()] = item.value().clone();
+  const auto loaded = load_matching_heads_into_model(*fresh, (dir / "partial").string());
+  EXPECT_EQ(std::count(loaded.begin(), loaded.end(), "san"), 0);
+  EXPECT_FALSE(loaded.empty());
+  auto want = trained->named_parameters();
+  for (const auto& item : fresh->named_parameters()) {
+    const std::string& name = item.key();
+    bool from_file = false;
+    for (const auto& task : loaded) from_file = from_file || name.rfind("heads." + task + ".", 0) == 0;
+    if (from_file)
+      EXPECT_TRUE(torch::equal(item.value(), want[name])) << name << " was not loaded";
+    else
+      EXPECT_TRUE(torch::equal(item.value(), before[name])) << name << " changed (encoder or a fresh head)";
+  }
+
+  // A head whose shape differs (another number of classes) is an error naming task and tensor.
+  const std::string task = loaded.front();
+  NamedTensors bad;
+  for (auto& [name, tensor] : partial) {
+    if (name.rfind("heads." + task + ".", 0) == 0 && tensor.dim() == 2)
+      bad.emplace_back(name, torch::zeros({tensor.size(0) + 1, tensor.size(1)}));
+    else
+      bad.emplace_back(name, tensor);
+  }
+  write_bert_dir(dir / "bad", bad);
+  try {
+    load_matching_heads_into_model(*fresh, (dir / "bad").string());
+    FAIL() << "a mis-shaped head was loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("head of task '" + task + "'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("has shape"), std::string::npos) << e.what();
+  }
+}
+
 TEST(HfInterop, UntiedDecoderIsRefused) {
   ScratchDir dir("hf-untied");
   auto model = test::golden_model("tiny");
