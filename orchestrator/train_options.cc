@@ -101,6 +101,8 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
        "also checkpoint every this many minutes of wall clock (0: off)")
       ("keep-checkpoints", po::value(&o.keep_checkpoints)->default_value(o.keep_checkpoints),
        "checkpoints kept (the newest; 0: all)")
+      ("keep-checkpoint-every", po::value(&o.keep_checkpoint_every)->default_value(o.keep_checkpoint_every),
+       "also keep the checkpoints of steps that are multiples of this (0: none)")
       ("resume", po::value(&o.resume)->default_value("auto"),
        "auto: continue from the newest valid checkpoint in <out>/checkpoints if any; never; or a "
        "checkpoint folder")
@@ -181,6 +183,8 @@ void validate(const TrainOptions& o) {
   MTDNN_INPUT_CHECK(o.checkpoint_minutes >= 0 && std::isfinite(o.checkpoint_minutes),
                     "--checkpoint-minutes must be >= 0, got {}", o.checkpoint_minutes);
   MTDNN_INPUT_CHECK(o.keep_checkpoints >= 0, "--keep-checkpoints must be >= 0, got {}", o.keep_checkpoints);
+  MTDNN_INPUT_CHECK(o.keep_checkpoint_every >= 0, "--keep-checkpoint-every must be >= 0, got {}",
+                    o.keep_checkpoint_every);
   MTDNN_INPUT_CHECK(!o.resume.empty(), "--resume must be auto, never or a checkpoint folder");
   for (const auto& t : o.tasks) MTDNN_INPUT_CHECK(t.find('_') == std::string::npos, "--tasks: task names have no '_', got '{}'", t);
 }
@@ -225,6 +229,7 @@ nlohmann::ordered_json to_json(const TrainOptions& o) {
   j["checkpoint-every"] = o.checkpoint_every;
   j["checkpoint-minutes"] = o.checkpoint_minutes;
   j["keep-checkpoints"] = o.keep_checkpoints;
+  j["keep-checkpoint-every"] = o.keep_checkpoint_every;
   j["resume"] = o.resume;
   return j;
 }

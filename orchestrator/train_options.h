@@ -62,6 +62,7 @@ struct TrainOptions {
   int64_t checkpoint_every = 0;         // steps between checkpoints; 0: only at the end and on a stop request
   double checkpoint_minutes = 0;        // > 0: also every this many minutes (rank 0's clock)
   int keep_checkpoints = 3;             // retention: the newest K (0 keeps all)
+  int64_t keep_checkpoint_every = 0;    // retention: also every step that is a multiple of M (0: none)
   std::string resume = "never";         // auto | never | PATH of a ckpt-<step> folder (the flag defaults to auto)
   // Tests only (no flag, not in the resolved config): act as if a stop signal arrived
   // during this step (1-based); 0: never.

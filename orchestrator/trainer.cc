@@ -601,6 +601,7 @@ TrainResult Trainer::run() {
   wo.root = m.checkpoint_root();
   wo.is_writer = rank0;
   wo.retention.keep_last = m.o.keep_checkpoints;
+  wo.retention.keep_every = m.o.keep_checkpoint_every;
   wo.program = "mtdnn-train";
   m.writer = std::make_unique<checkpoints::CheckpointWriter>(wo);
   m.last_checkpoint = Clock::now();

@@ -5,6 +5,8 @@
 // not in the batch is not updated; every rank has the same schedule; metrics.jsonl has its
 // fields and counts all ranks' examples and tokens; bad input and disagreeing ranks fail
 // with messages that name the problem.
+#include <set>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -290,6 +292,24 @@ TEST(Train, DryRunMemoryEstimateCountsTheModelsParameters) {
   EXPECT_NE(summary.find(fmt::format("memory per rank (estimate): {:.0f} parameters;", params)),
             std::string::npos)
       << summary << "\nthe model has " << params << " parameters";
+}
+
+TEST(Train, RetentionKeepsTheNewestAndEveryMthCheckpoint) {
+  MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = make_mpi_control_plane(mpi);
+  TrainOptions o = data.options("retention");
+  o.epochs = 10;
+  o.max_steps = 7;
+  o.checkpoint_every = 1;
+  o.keep_checkpoints = 2;
+  o.keep_checkpoint_every = 3;
+  Trainer(o, *plane).run();
+  plane->barrier();
+  std::set<std::string> kept;
+  for (const auto& entry : fs::directory_iterator(fs::path(o.out_dir) / "checkpoints"))
+    if (entry.path().filename().string().rfind("ckpt-", 0) == 0) kept.insert(entry.path().filename().string());
+  EXPECT_EQ(kept, (std::set<std::string>{"ckpt-3", "ckpt-6", "ckpt-7"}));
 }
 
 TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
