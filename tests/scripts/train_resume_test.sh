@@ -3,7 +3,9 @@
 #   1. reference: 2 ranks, uninterrupted;
 #   2. the same run, SIGUSR1 to both ranks mid-run: exit status 85 and a committed checkpoint;
 #   3. rerun with --resume auto to the end: exit status 0, model/model.safetensors equal to the
-#      reference's byte for byte, the same training losses in metrics.jsonl.
+#      reference's byte for byte, the same training losses in metrics.jsonl;
+#   4. another run with a checkpoint every 10 steps, one rank SIGKILLed at three points (the
+#      job must end by itself), resumed each time: the same final model and losses.
 #   tests/scripts/train_resume_test.sh BIN_DIR SCRATCH_DIR
 set -euo pipefail
 
@@ -61,7 +63,7 @@ train() {
   mpirun -np 2 --oversubscribe --bind-to none "$bin/mtdnn-train" --data "$scratch/data" \
     --task-def "$scratch/tasks.yml" --bert-config "$scratch/bert.json" --max-seq-len 24 --batch-size 4 \
     --epochs 1000 --max-steps "$steps" --optimizer adamw --lr 1e-3 --dropout 0.1 --threads 1 --log-every 5 \
-    --eval-every 0 --checkpoint-every 500 --keep-checkpoints 2 --out "$scratch/$name" "$@"
+    --eval-every 0 --checkpoint-every "${every:-500}" --keep-checkpoints 2 --out "$scratch/$name" "$@"
 }
 losses() { grep '"type":"train"' "$scratch/$1/metrics.jsonl" | grep -o '"step":[0-9]*\|"loss":[^,]*\|"lr":[^,]*'; }
 
@@ -97,3 +99,32 @@ cmp "$scratch/reference/model/model.safetensors" "$scratch/interrupted/model/mod
 diff <(losses reference) <(losses interrupted) >/dev/null || fail "training records differ after resume"
 [ "$(losses reference | wc -l)" -gt 100 ] || fail "too few training records"
 note "PASS: stop at step $stopped, resume, final model bit-identical"
+
+# --- 4. SIGKILL: a rank dies at any moment, in a step or in a save ---------------------------
+# With a checkpoint every 10 steps a kill often lands while one is being written.
+for point in 1 2 3; do
+  every=10 train killed >"$scratch/killed-$point.log" 2>&1 &
+  mpirun_pid=$!
+  target=$((point * steps / 4))
+  deadline=$((SECONDS + 120))
+  until [ "$(grep -o '"step":[0-9]*' "$scratch/killed/metrics.jsonl" 2>/dev/null | tail -n 1 | cut -d: -f2)" \
+          -ge "$target" ] 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || { kill "$mpirun_pid"; fail "no progress: $(cat "$scratch/killed-$point.log")"; }
+    sleep 0.05
+  done
+  victim=$(pgrep -f "^$bin/mtdnn-train .*--out $scratch/killed" | tail -n 1)
+  [ -n "$victim" ] || { kill "$mpirun_pid"; fail "no mtdnn-train rank to kill"; }
+  kill -9 "$victim"
+  # The job must end by itself (mpirun tears down the other rank), not hang.
+  for _ in $(seq 600); do kill -0 "$mpirun_pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$mpirun_pid" 2>/dev/null; then kill -9 "$mpirun_pid"; fail "the job hung after a rank was killed"; fi
+  wait "$mpirun_pid" && fail "the job succeeded although a rank was killed" || true
+  note "killed rank $victim at step >= $target; job ended"
+done
+every=10 train killed --resume auto >"$scratch/killed-resumed.log" 2>&1 \
+  || { cat "$scratch/killed-resumed.log"; fail "resume after SIGKILL failed"; }
+grep -q "resuming from" "$scratch/killed-resumed.log" || fail "did not resume after SIGKILL"
+cmp "$scratch/reference/model/model.safetensors" "$scratch/killed/model/model.safetensors" \
+  || fail "final model after SIGKILLs and resumes differs from the uninterrupted run"
+diff <(losses reference) <(losses killed) >/dev/null || fail "training records differ after SIGKILLs"
+note "PASS: three SIGKILLs, resumed, final model bit-identical"

@@ -3,10 +3,10 @@
 #   1. preemption: `scancel --signal=USR1 --batch` mid-run; the job checkpoints, requeues
 #      itself (SLURM_RESTART_COUNT=1), resumes and finishes, and its final weights equal an
 #      uninterrupted run's bit for bit (same world size, 2 ranks);
-#   2. time limit: a job with --time=1 and --signal=B:USR1@45 stops by itself, requeues and
+#   2. time limit: a job with --time=2 and --signal=B:USR1@45 stops by itself, requeues and
 #      completes;
 #   3. a rank killed with SIGKILL: the job ends (no hang) and, resubmitted, resumes from the
-#      last checkpoint and finishes.
+#      last checkpoint and finishes with the uninterrupted run's final weights.
 #   tests/slurm/train_requeue_test.sh BUILD_DIR [SCRATCH_DIR]
 # Exits 77 (skipped) when the GLUE data is absent.
 set -euo pipefail
@@ -132,4 +132,6 @@ job=$(submit_killed)
 state=$(wait_job "$job" 180)
 [ "$state" = COMPLETED ] || fail "resubmitted job $job ended $state: $(cat "$scratch/killed.out")"
 grep -q "resuming from" "$scratch/killed.out" || fail "the resubmitted job did not resume from a checkpoint"
+[ "$(final_model killed)" = "$(final_model reference)" ] \
+  || fail "final weights after a killed rank and a resubmission differ from the uninterrupted run"
 note "PASS"
