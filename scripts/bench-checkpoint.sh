@@ -4,13 +4,16 @@
 # background write + fsync + commit, a synchronous save and a verified load
 # (bench/checkpoint_torch_bench.cc), next to what the disk gives a plain
 # `dd if=/dev/zero bs=1M conv=fdatasync` of the same size in the same folder.
-# Usage: scripts/bench-checkpoint.sh [BUILD_DIR] [WORK_DIR]
+# Usage: scripts/bench-checkpoint.sh [--update-readme] [BUILD_DIR] [WORK_DIR]
+#   --update-readme: also write the table into README.md's bench:checkpoint block
 #   BUILD_DIR: where bin/mtdnn-bench-checkpoint-torch is (default: build)
 #   WORK_DIR:  folder on the disk to measure (default: BUILD_DIR/bench-checkpoint)
 # Environment: MTDNN_BENCH_SIZES (default mini,base), MTDNN_BENCH_REPEATS (default 4).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+update_readme=0
+if [ "${1:-}" = "--update-readme" ]; then update_readme=1; shift; fi
 build=$(cd "${1:-$root/build}" && pwd)
 work=${2:-$build/bench-checkpoint}
 bench=$build/bin/mtdnn-bench-checkpoint-torch
@@ -34,7 +37,7 @@ dd_seconds() {
   echo "$best"
 }
 
-echo
+table=$(
 echo "| state | parameters | state file | blocked in save() first / then | background write+fsync+commit | synchronous save | dd bs=1M conv=fdatasync, same size | verified load |"
 echo "|---|---|---|---|---|---|---|---|"
 while read -r _ size params bytes stall_first stall_steady write_s sync_s load_s; do
@@ -45,3 +48,12 @@ while read -r _ size params bytes stall_first stall_steady write_s sync_s load_s
     printf "| BERT-%s x3 (Adam) | %.1fM x3 | %d MiB | %.3f s / %.3f s | %.2f s (%.0f MiB/s) | %.2f s | %.2f s (%.0f MiB/s) | %.2f s |\n",
            size, p / 1e6, mib, sf, ss, w, mib / w, sy, d, mib / d, l }'
 done <<< "$results"
+)
+echo
+echo "$table"
+if [ "$update_readme" = 1 ]; then
+  { echo "Measured by \`scripts/bench-checkpoint.sh --update-readme\` (medians of ${MTDNN_BENCH_REPEATS:-4} saves; training is"
+    echo "blocked only for the copy into the staging buffer, the write, fsync and commit run in the background):"
+    echo
+    echo "$table"; } | "$root/scripts/readme-block.py" bench:checkpoint
+fi

@@ -6,7 +6,8 @@
 # run of each side is compared, and the C++ binary's model-FLOPs utilisation against the
 # GEMM peak it measures is printed.
 #
-# usage: scripts/bench-model.sh [--rounds N] [--steps N] [--seq N] [--glue] [--build DIR]
+# usage: scripts/bench-model.sh [--rounds N] [--steps N] [--seq N] [--glue] [--build DIR] [--update-readme]
+#   --update-readme  also write the summary into README.md's bench:model block
 #   --glue   real GLUE batch shapes (../shared/bench/lengths) instead of fixed length --seq
 # Environment: MTDNN_SHARED_DIR (default: ../shared beside the repository),
 # MTDNN_BENCH_IDLE_WAIT (seconds to wait for idle cores before each run, default 60).
@@ -19,14 +20,16 @@ rounds=2
 steps=20
 seq=128
 glue=0
+update_readme=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --seq) seq=$2; shift 2 ;;
     --glue) glue=1; shift ;;
+    --update-readme) update_readme=1; shift ;;
     --build) build=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench-model: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -75,10 +78,21 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 echo "== summary ($( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "fixed length $seq"), batch 32, best of $rounds rounds)"
+summary=$(
 echo "mtdnn C++   best: $best_cpp_line"
 echo "            $flop_line"
 echo "            best $peak_line"
 awk "BEGIN{printf \"            MFU %.1f%% (%.1f GFLOP/s of model FLOPs / %.1f GFLOP/s GEMM peak)\n\", 100 * $best_cpp_gflops / $peak, $best_cpp_gflops, $peak}"
 echo "reference   best: tokens/s $best_ref ($best_ref_cfg)"
 awk "BEGIN{printf \"ratio       %.2fx real tokens/s (C++ / reference)\n\", $best_cpp / $best_ref}"
+)
+echo "$summary"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$update_readme" = 1 ]; then
+  { echo "Measured by \`scripts/bench-model.sh --update-readme$( [ "$glue" = 1 ] && echo " --glue")\` (BERT-mini, batch 32, $( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "length $seq"),"
+    echo "forward + backward + AdamW step, best of $rounds rounds of $steps steps; MFU against the GEMM peak measured in the same run):"
+    echo
+    echo '```'
+    echo "$summary"
+    echo '```'; } | "$here/scripts/readme-block.py" bench:model
+fi
