@@ -122,7 +122,7 @@ GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int wor
     : impl_(std::make_unique<Impl>()) {
   impl_->comm = comm;
   impl_->world = world_size;
-  if (row_sparse.defined()) {
+  if (row_sparse.defined() && row_sparse.requires_grad()) {  // a frozen one needs no reduction
     MTDNN_CHECK(row_sparse.dim() == 2 && row_sparse.scalar_type() == torch::kFloat,
                 "the row-sparse parameter must be a float32 matrix");
     impl_->sparse.emplace();

@@ -37,7 +37,7 @@ struct ReducerStats {
 class GradReducer {
  public:
   // `row_sparse`: a parameter of `groups` (2-D, rows indexed by ids) reduced as described
-  // above; undefined: none.
+  // above; undefined or frozen: none.
   GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size,
               size_t bucket_bytes = 25u << 20, size_t first_bucket_bytes = 1u << 20,
               torch::Tensor row_sparse = {});
