@@ -248,9 +248,10 @@ void Trainer::Impl::build_model() {
     std::vector<std::string> fresh;
     for (const auto& t : tasks)
       if (std::find(loaded.begin(), loaded.end(), t.name) == loaded.end()) fresh.push_back(t.name);
-    if (plane.rank() == 0)
-      log_info("heads from {}: {}; fresh heads: {}", o.init_checkpoint, loaded.empty() ? "none" : fmt::format("{}", fmt::join(loaded, ", ")),
-               fresh.empty() ? "none" : fmt::format("{}", fmt::join(fresh, ", ")));
+    auto list = [](const std::vector<std::string>& v) {
+      return v.empty() ? std::string("none") : fmt::format("{}", fmt::join(v, ", "));
+    };
+    if (plane.rank() == 0) log_info("heads from {}: {}; fresh heads: {}", o.init_checkpoint, list(loaded), list(fresh));
   }
   model->train();
   // S2: the same seed gave the same weights everywhere.
@@ -269,7 +270,7 @@ void Trainer::Impl::prepare_training() {
   for (const auto& t : tasks) groups.push_back({"heads." + t.name, model->head(t.name).parameters()});
   // Task heads never tie an output layer to the word embeddings, so their gradient rows are
   // non-zero only at the ids a batch looks up: reduced row-sparse (grad_reducer.h).
-  reducer = std::make_unique<worker::GradReducer>(std::move(groups), comm.get(), plane.size(), 25u << 20, 1u << 20,
+  reducer = std::make_unique<worker::GradReducer>(std::move(groups), comm.get(), plane.size(),
                                                   model->bert->embeddings->word_embeddings->weight);
   std::vector<worker::NamedParameter> named;
   for (const auto& item : model->named_parameters())

@@ -117,8 +117,8 @@ struct GradReducer::Impl {
   }
 };
 
-GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size, size_t bucket_bytes,
-                         size_t first_bucket_bytes, torch::Tensor row_sparse)
+GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size, torch::Tensor row_sparse,
+                         size_t bucket_bytes, size_t first_bucket_bytes)
     : impl_(std::make_unique<Impl>()) {
   impl_->comm = comm;
   impl_->world = world_size;

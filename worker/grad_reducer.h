@@ -38,9 +38,8 @@ class GradReducer {
  public:
   // `row_sparse`: a parameter of `groups` (2-D, rows indexed by ids) reduced as described
   // above; undefined or frozen: none.
-  GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size,
-              size_t bucket_bytes = 25u << 20, size_t first_bucket_bytes = 1u << 20,
-              torch::Tensor row_sparse = {});
+  GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size, torch::Tensor row_sparse = {},
+              size_t bucket_bytes = 25u << 20, size_t first_bucket_bytes = 1u << 20);
   ~GradReducer();
   GradReducer(const GradReducer&) = delete;
   GradReducer& operator=(const GradReducer&) = delete;

@@ -93,7 +93,8 @@ TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
   ref.loss(x, y, 1.0 / (2 * n)).backward();
 
   Toy toy;
-  worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size(), /*bucket_bytes=*/256, /*first=*/64);
+  worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size(), /*row_sparse=*/{}, /*bucket_bytes=*/256,
+                              /*first=*/64);
   EXPECT_GT(reducer.num_buckets(), 3u);
   // Gradient accumulation over the two micro-batches; each rank takes its slice of each.
   // A rank's loss is scaled by world / global count so that the average over ranks is the mean.
@@ -180,7 +181,7 @@ TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
 
   for (bool note : {true, false}) {
     EmbeddingToy toy(vocab, hidden);
-    worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size(), 25u << 20, 1u << 20, toy.emb->weight);
+    worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size(), toy.emb->weight);
     for (int micro = 0; micro < 2; ++micro) {
       auto [b, e] = slice(n, mpi.rank(), mpi.size());
       reducer.prepare({"encoder", "heads.a"}, /*reduce=*/micro == 1);
