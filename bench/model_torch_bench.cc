@@ -19,7 +19,7 @@
 #include <torch/torch.h>
 
 #include "worker/cpu_runtime.h"
-#include "worker/fused_adamw.h"
+#include "worker/optimizer.h"
 #include "worker/mtdnn_model.h"
 
 namespace {
@@ -179,7 +179,12 @@ int main(int argc, char** argv) {
   }
   MtdnnModel model(options);
   model->train();
-  FusedAdamW optimizer(model->parameters(), FusedAdamWOptions{});
+  // The trainer's optimizer: AdamW with global-norm clipping at 1.
+  std::vector<NamedParameter> named;
+  for (const auto& item : model->named_parameters()) named.push_back({item.key(), item.value()});
+  OptimizerOptions adamw;
+  adamw.kind = OptimizerKind::kAdamW;
+  Optimizer optimizer(std::move(named), adamw);
 
   const int64_t H = a.hidden, I = a.intermediate, L = a.layers;
   auto step = [&](int k) {
@@ -198,7 +203,7 @@ int main(int argc, char** argv) {
     auto out = model->forward(task, in);
     optimizer.zero_grad();
     out.loss.backward();
-    optimizer.step();
+    optimizer.step(5e-5, clip_coefficient(optimizer.grad_norm(), 1.0));
     StepStats s;
     s.real = std::accumulate(ls.begin(), ls.end(), int64_t{0});
     s.padded = B * T;

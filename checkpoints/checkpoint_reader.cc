@@ -9,8 +9,8 @@
 #include "checkpoints/checkpoint_format.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "worker/safetensors.h"
-#include "worker/tensor_format.h"
+#include "tensor_io/safetensors.h"
+#include "tensor_io/shape_format.h"
 
 namespace mtdnn::checkpoints {
 namespace {
@@ -83,7 +83,7 @@ TrainingState load_checkpoint(const std::string& path, bool verify) {
     throw InputError(fmt::format("{}: cannot load: {}. Run `mtdnn-ckpt verify {}`; resume from "
                                  "another checkpoint if this one is damaged",
                                  path, fmt::join(r.problems, "; "), path));
-  worker::SafetensorsFile file((fs::path(path) / kStateFile).string());
+  tensor_io::SafetensorsFile file((fs::path(path) / kStateFile).string());
   TrainingState state;
   for (const auto& [name, rec] : r.manifest->tensors) state.tensors.emplace(name, file.tensor(name));
   state.meta = std::move(r.manifest->meta);
@@ -103,7 +103,7 @@ void restore_tensors_strict(const TrainingState& loaded,
     }
     if (it->second.sizes() != t.sizes())
       problems.push_back(fmt::format("tensor '{}' has shape {} but the model expects {}", name,
-                                     worker::shape_of(t), worker::shape_of(it->second)));
+                                     tensor_io::shape_of(t), tensor_io::shape_of(it->second)));
     else if (it->second.scalar_type() != t.scalar_type())
       problems.push_back(fmt::format("tensor '{}' has dtype {} but the model expects {}", name,
                                      c10::toString(t.scalar_type()),

@@ -21,7 +21,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/sha256.h"
-#include "worker/safetensors.h"
+#include "tensor_io/safetensors.h"
 
 namespace mtdnn::checkpoints {
 namespace {
@@ -202,7 +202,7 @@ SaveStats CheckpointWriter::save(int64_t step, const TrainingState& state) {
   for (const auto& [name, t] : state.tensors) {
     MTDNN_CHECK(t.defined(), "tensor '{}' of the training state is undefined", name);
     MTDNN_CHECK(t.layout() == at::kStrided, "tensor '{}' is not dense", name);
-    shapes[name] = {worker::safetensors_dtype_name(t.scalar_type()), t.sizes().vec()};
+    shapes[name] = {tensor_io::safetensors_dtype_name(t.scalar_type()), t.sizes().vec()};
   }
   Staging& s = *staging_;
   s.layout = plan_state_layout(shapes, step);
@@ -337,15 +337,14 @@ void CheckpointWriter::write_and_commit(int64_t step, SaveStats stats) {
     fs::remove_all(tmp, ec);  // the previous ckpt-<step> after an exchange
     hook(SavePhase::kRenamed);
 
-    // Steps 5-6: every rank's part is durable; move the commit point.
-    if (options_.barrier) options_.barrier(step);
+    // Step 5: move the commit point (rank 0 writes the whole, replicated state).
     write_file_atomic((root / kLatestFile).string(), folder + "\n");
   } catch (const std::exception& e) {
     abandon(e);
   }
   hook(SavePhase::kCommitted);
 
-  // Step 7: retention and clean-up; a failure here leaves extra folders, never a loss.
+  // Step 6: retention and clean-up; a failure here leaves extra folders, never a loss.
   try {
     apply_retention(options_.root, options_.retention);
     remove_leftovers(options_.root);

@@ -6,10 +6,9 @@
 //   2. write meta.json (format, step, tensor table with SHA-256s, the trainer's meta)
 //   3. write DONE = "<sha256 of meta.json>  meta.json"; fsync every file and the folder
 //   4. rename the folder to ckpt-<step> (an older ckpt-<step> is moved aside first); fsync root
-//   5. barrier hook (every rank's part is durable), then
-//   6. write <root>/latest = "ckpt-<step>" atomically (write_file_atomic): the commit point
-//   7. retention (retention.h), never touching what `latest` names
-// A crash anywhere before 6 leaves `latest` on the previous checkpoint, still intact; the
+//   5. write <root>/latest = "ckpt-<step>" atomically (write_file_atomic): the commit point
+//   6. retention (retention.h), never touching what `latest` names
+// A crash anywhere before 5 leaves `latest` on the previous checkpoint, still intact; the
 // temporary folder is ignored by readers and removed by the next writer. A failed write
 // (disk full, EFBIG) abandons the save, removes its temporary folder and is reported by
 // the next save() or wait(). One writer per checkpoint root at a time.
@@ -45,11 +44,6 @@ struct CheckpointWriterOptions {
   // 0 leaves them at the process's priority.
   int background_nice = 10;
   RetentionPolicy retention;
-  // Called after the new ckpt-<step> is durable and before `latest` moves (step 5), on the
-  // thread that writes (the background thread when async). With rank 0 writing the whole,
-  // replicated state nothing needs to wait; a writer that shards the state across ranks
-  // passes a thread-safe barrier here. Exceptions abandon the commit like write errors.
-  std::function<void(int64_t step)> barrier;
   // Identity recorded in meta.json ("writer": program, host, pid are added).
   std::string program = "mtdnn";
   // Tests only: called at each SavePhase, on the writing thread.

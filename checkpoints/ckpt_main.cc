@@ -15,6 +15,7 @@
 #include "checkpoints/hf_convert.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/program_main.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -289,14 +290,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  mtdnn::set_log_program("mtdnn-ckpt");
-  try {
-    return run(argc, argv);
-  } catch (const po::error& e) {
-    mtdnn::log_info("error: {} (see mtdnn-ckpt {} --help)", e.what(), argc >= 2 ? argv[1] : "");
-    return 2;
-  } catch (const std::exception& e) {
-    mtdnn::log_info("error: {}", e.what());
-    return 1;
-  }
+  mtdnn::ProgramErrors errors;
+  errors.usage_hint = fmt::format("see mtdnn-ckpt {} --help", argc >= 2 ? argv[1] : "");
+  return mtdnn::program_main<po::error>("mtdnn-ckpt", [&] { return run(argc, argv); }, errors);
 }

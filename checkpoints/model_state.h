@@ -20,6 +20,8 @@ struct MtdnnModelOptions;
 namespace mtdnn::checkpoints {
 
 inline constexpr const char* kModelPrefix = "model/";
+// The optimizer state under "optim/<parameter>/exp_avg|exp_sec|step" (Optimizer::state_tensors).
+inline constexpr const char* kOptimizerPrefix = "optim/";
 
 // Parameters and buffers of `module` keyed "<prefix><name>": the tensors themselves (not
 // copies), so the map serves both as what to save and as targets for

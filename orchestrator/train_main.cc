@@ -2,13 +2,15 @@
 // worker and rank 0 also the orchestrator. Parses the options, runs the trainer and turns
 // any rank's error into "rank N: error: ..." and an MPI_Abort so that no rank hangs.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
 #include "common/error.h"
 #include "common/log.h"
-#include "common/mpi_context.h"
-#include "orchestrator/round_protocol.h"
+#include "common/program_main.h"
+#include "comm/mpi_context.h"
+#include "comm/round_protocol.h"
 #include "orchestrator/stop_request.h"
 #include "orchestrator/train_options.h"
 #include "orchestrator/trainer.h"
@@ -18,14 +20,21 @@ namespace {
 using namespace mtdnn;
 using namespace mtdnn::orchestrator;
 
-int run(int argc, char** argv, MpiContext& mpi) {
+int run(int argc, char** argv, comm::MpiContext& mpi) {
   const bool rank0 = mpi.rank() == 0;
   ParsedCommandLine parsed = parse_train_command_line(argc, argv);
   if (parsed.help) {
     if (rank0) std::cout << parsed.help_text << "\n";
     return 0;
   }
-  auto plane = make_mpi_control_plane(mpi);
+  // The c10d backends' meeting points across nodes come from the environment.
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  parsed.options.endpoints.store_address = env("MTDNN_STORE_ADDR");
+  parsed.options.endpoints.gloo_interface = env("MTDNN_GLOO_IFACE");
+  auto plane = comm::make_mpi_control_plane(mpi);
   install_stop_handlers();
   Trainer trainer(parsed.options, *plane);
   if (rank0) std::cout << trainer.resolved_config_json() << "\n" << std::flush;
@@ -54,23 +63,25 @@ int run(int argc, char** argv, MpiContext& mpi) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  mtdnn::set_log_program("mtdnn-train");
   // At once: a stop signal that arrives while MPI starts must not kill the rank (its default
   // action), only be noted. run() installs the handlers again after MPI_Init in case the MPI
   // library replaced them.
   mtdnn::orchestrator::install_stop_handlers();
-  std::unique_ptr<mtdnn::MpiContext> mpi;
-  try {
-    mpi = std::make_unique<mtdnn::MpiContext>(&argc, &argv);
-  } catch (const std::exception& e) {
-    mtdnn::log_info("error: cannot start MPI: {}", e.what());
-    return 1;
-  }
-  try {
-    return run(argc, argv, *mpi);
-  } catch (const std::exception& e) {
-    mtdnn::log_info("rank {}: error: {}", mpi->rank(), e.what());
-    if (mpi->size() > 1) mtdnn::MpiContext::abort(1);
-    return 1;
-  }
+  std::unique_ptr<mtdnn::comm::MpiContext> mpi;
+  mtdnn::ProgramErrors errors;
+  return mtdnn::program_main<mtdnn::NoUsageError>(
+      "mtdnn-train",
+      [&] {
+        try {
+          mpi = std::make_unique<mtdnn::comm::MpiContext>(&argc, &argv);
+        } catch (const std::exception& e) {
+          throw mtdnn::Error(fmt::format("cannot start MPI: {}", e.what()));
+        }
+        errors.prefix = fmt::format("rank {}: ", mpi->rank());
+        return run(argc, argv, *mpi);
+      },
+      errors,
+      [&] {
+        if (mpi && mpi->size() > 1) mtdnn::comm::MpiContext::abort(1);
+      });
 }

@@ -1,7 +1,9 @@
 // mtdnn-train's configuration: one plain struct with the defaults (mt-dnn's paper settings
-// where it has them), parsed from the command line and an INI file (--config; every flag
-// is also a key, the command line wins), validated with errors that name the key, and
-// dumped as the resolved-config JSON (config.json, printed once by rank 0). Used by
+// where it has them). Each option is declared once, in the option table of
+// train_options.cc (flag, field, help, check); from that table come the command line and
+// the INI keys (--config; every flag is also a key, the command line wins), validation
+// with errors that name the key, and the resolved-config JSON (config.json). Named choices
+// (optimizer, schedule, backend) are parsed once, into their enums. Used by
 // train_main.cc, the trainer and the tests.
 #pragma once
 
@@ -11,6 +13,9 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "comm/grad_comm.h"
+#include "worker/optimizer.h"
 
 namespace mtdnn::orchestrator {
 
@@ -28,17 +33,17 @@ struct TrainOptions {
   int64_t batch_size = 32;              // global: examples (groups for ranking tasks) per step, all ranks together
   int64_t epochs = 5;
   int64_t max_steps = 0;                // > 0: stop after this many optimizer steps
-  int mix_opt = 0;                      // mt-dnn's sampler options (orchestrator/schedule.h)
+  int mix_opt = 0;                      // mt-dnn's sampler options (schedule/schedule.h)
   double ratio = 0.0;
   double temperature = 0.0;
   int64_t bucket_window = 0;            // > 0: length bucketing over this many batches
   uint64_t seed = 2018;
 
   // Optimisation.
-  std::string optimizer = "adamax";     // adamw | adamax
+  worker::OptimizerKind optimizer = worker::OptimizerKind::kAdamax;  // adamw | adamax
   double lr = 5e-5;
   double warmup = 0.1;                  // fraction of the total steps
-  std::string lr_schedule = "linear";   // linear (warm-up, then decay to 0) | constant (after warm-up)
+  worker::LrScheduleKind lr_schedule = worker::LrScheduleKind::kLinear;  // linear (warm-up, then decay to 0) | constant
   double weight_decay = 0.01;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-6;
   double grad_clip = 1.0;               // global L2 norm; <= 0: no clipping
@@ -47,7 +52,8 @@ struct TrainOptions {
   int64_t max_bad_steps = 10;           // abort after this many NaN/Inf steps in a row
 
   // Execution.
-  std::string backend = "mpi";          // gradient all-reduce: mpi | gloo | nccl
+  comm::CommBackend backend = comm::CommBackend::kMpi;  // gradient all-reduce: mpi | gloo | nccl
+  comm::CommEndpoints endpoints;        // from the environment (train_main.cc), not flags
   int threads = 0;                      // intra-op threads per rank; 0: cores / ranks on this node
   int prefetch = 2;                     // batches loaded ahead
 
@@ -63,7 +69,7 @@ struct TrainOptions {
   double checkpoint_minutes = 0;        // > 0: also every this many minutes (rank 0's clock)
   int keep_checkpoints = 3;             // retention: the newest K (0 keeps all)
   int64_t keep_checkpoint_every = 0;    // retention: also every step that is a multiple of M (0: none)
-  std::string resume = "never";         // auto | never | PATH of a ckpt-<step> folder (the flag defaults to auto)
+  std::string resume = "auto";          // auto | never | PATH of a ckpt-<step> folder
   // Tests only (no flag, not in the resolved config): act as if a stop signal arrived
   // during this step (1-based); 0: never.
   int64_t stop_after_step = 0;

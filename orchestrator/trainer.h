@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/round_protocol.h"
+#include "comm/round_protocol.h"
 #include "orchestrator/train_options.h"
 
 namespace mtdnn::worker {
@@ -46,7 +46,7 @@ class Trainer {
   // Reads the task definitions and the shards' manifests, checks them (task definition,
   // tokenizer, format version, max length) and plans the steps. Collective over `plane`
   // (S1 of the protocol). Throws InputError naming the key, task or file on bad input.
-  Trainer(TrainOptions options, ControlPlane& plane);
+  Trainer(TrainOptions options, comm::ControlPlane& plane);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;

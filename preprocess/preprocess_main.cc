@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/program_main.h"
 #include "preprocess/preprocess_job.h"
 
 namespace po = boost::program_options;
@@ -87,17 +88,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  mtdnn::set_log_program("mtdnn-preprocess");
-  try {
-    return run(argc, argv);
-  } catch (const po::error& e) {
-    mtdnn::log_info("error: {} (see --help)", e.what());
-    return 2;
-  } catch (const mtdnn::InputError& e) {
-    mtdnn::log_info("error: {}", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    mtdnn::log_info("error: {}", e.what());
-    return 1;
-  }
+  return mtdnn::program_main<po::error>("mtdnn-preprocess", [&] { return run(argc, argv); });
 }

@@ -45,18 +45,11 @@ add_test(NAME slurm.preprocess_array
 set_tests_properties(slurm.preprocess_array PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS slurm
                      SKIP_RETURN_CODE 77)
 
-# --- mtdnn-train: multi-rank trainer tests and the end-to-end GLUE run ------------------------
-# tests/mpi/train_test.cc (in mtdnn_mpi_tests, run by the mpi.np1/2/3 tests) drives the trainer
-# and makes its tiny dataset with the preprocessing library: link both once that binary exists
-# (it is defined after this file is included).
-if(MTDNN_WITH_TORCH AND TARGET mtdnn_train)
-  cmake_language(DEFER DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
-                 CALL target_link_libraries mtdnn_mpi_tests PRIVATE mtdnn_train mtdnn_preprocess)
-endif()
+# --- mtdnn-train: the end-to-end GLUE run -----------------------------------------------------
 # End to end on real GLUE (tests/e2e/train_glue_test.sh): preprocess, `mpirun -np 2 mtdnn-train`
 # of a tiny BERT for 1000 steps, SST-2 dev accuracy above the majority class, mtdnn-predict
 # reproducing the dev predictions. Skips (77) without ../shared/data or $MTDNN_DATA_DIR.
-if(MTDNN_WITH_TORCH AND TARGET mtdnn_train)
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train)
   add_test(NAME train.e2e_glue
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/train_glue_test.sh ${CMAKE_BINARY_DIR}/bin
                    ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/train-e2e-test ${MTDNN_DEFAULT_DATA_DIR})
@@ -68,12 +61,7 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn_train)
   set_tests_properties(quickstart.glue PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS e2e)
 endif()
 
-# --- Checkpoints (checkpoints/; units in tests/worker/checkpoint_test.cc) -------------------
-# The worker test binary holds the checkpoint tests, which also run mtdnn-ckpt.
-if(TARGET mtdnn_worker_tests AND TARGET mtdnn_checkpoints)
-  target_link_libraries(mtdnn_worker_tests PRIVATE mtdnn_checkpoints)
-  add_dependencies(mtdnn_worker_tests mtdnn-ckpt)
-endif()
+# --- Checkpoints (checkpoints/; units in tests/checkpoints/checkpoint_test.cc) --------------
 # A checkpoint is readable without this program: plain Python (json, struct, hashlib)
 # verifies an imported checkpoint and finds the golden model's tensors in it, byte for byte.
 if(TARGET mtdnn-ckpt)

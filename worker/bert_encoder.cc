@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 #include "worker/fused_ops.h"
-#include "worker/tensor_format.h"
+#include "tensor_io/shape_format.h"
 
 namespace mtdnn::worker {
 
@@ -81,7 +81,7 @@ BertEncoderOutput BertEncoderImpl::forward(const torch::Tensor& input_ids,
                         attention_mask.sizes() == input_ids.sizes(),
                     "encoder inputs must all be (B, T): input_ids {}, token_type_ids {}, "
                     "attention_mask {}",
-                    shape_of(input_ids), shape_of(token_type_ids), shape_of(attention_mask));
+                    tensor_io::shape_of(input_ids), tensor_io::shape_of(token_type_ids), tensor_io::shape_of(attention_mask));
   auto x = embeddings->forward(input_ids, token_type_ids);  // (B, T, H)
   for (const auto& layer : *encoder->layer) x = layer->as<BertLayer>()->forward(x, attention_mask);
   auto cls = x.select(1, 0);  // (B, H)
@@ -95,6 +95,16 @@ int64_t bert_parameter_count(const BertConfig& c) {
   const int64_t embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * H + 2 * H;
   const int64_t layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H;
   return embeddings + c.num_hidden_layers * layer + H * H + H;
+}
+
+int64_t BertEncoderImpl::parameter_count(const BertConfig& c) {
+  const int64_t H = c.hidden_size, I = c.intermediate_size;
+  const int64_t layer_norm = 2 * H;
+  const int64_t embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * H + layer_norm;
+  const int64_t attention = 4 * (H * H + H) + layer_norm;     // query, key, value, output; LayerNorm
+  const int64_t feed_forward = (H * I + I) + (I * H + H) + layer_norm;
+  const int64_t pooler = H * H + H;
+  return embeddings + c.num_hidden_layers * (attention + feed_forward) + pooler;
 }
 
 }  // namespace mtdnn::worker

@@ -72,6 +72,9 @@ class BertEncoderImpl : public torch::nn::Module {
   // the padding token's embedding row 0. Called by the constructor.
   void reset_parameters();
   const BertConfig& config() const { return options_.config(); }
+  // The parameters an encoder of `config` has, counted without building one (--dry-run's
+  // memory estimate); tests/worker/encoder_test.cc checks it against a built encoder.
+  static int64_t parameter_count(const BertConfig& config);
   const BertEncoderOptions& options() const { return options_; }
 
   BertEmbeddings embeddings{nullptr};

@@ -23,10 +23,10 @@ struct GradReducer::Impl {
     std::vector<size_t> slots;
     size_t pending = 0;
     bool launched = false;
-    std::unique_ptr<GradWork> work;
+    std::unique_ptr<comm::GradWork> work;
   };
 
-  GradComm* comm;
+  comm::GradComm* comm;
   int world;
   std::vector<std::string> group_names;
   std::vector<Slot> slots;
@@ -117,7 +117,7 @@ struct GradReducer::Impl {
   }
 };
 
-GradReducer::GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size, torch::Tensor row_sparse,
+GradReducer::GradReducer(std::vector<ParamGroup> groups, comm::GradComm* comm, int world_size, torch::Tensor row_sparse,
                          size_t bucket_bytes, size_t first_bucket_bytes)
     : impl_(std::make_unique<Impl>()) {
   impl_->comm = comm;

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "common/grad_comm.h"
+#include "comm/grad_comm.h"
 
 namespace mtdnn::worker {
 
@@ -38,7 +38,7 @@ class GradReducer {
  public:
   // `row_sparse`: a parameter of `groups` (2-D, rows indexed by ids) reduced as described
   // above; undefined or frozen: none.
-  GradReducer(std::vector<ParamGroup> groups, GradComm* comm, int world_size, torch::Tensor row_sparse = {},
+  GradReducer(std::vector<ParamGroup> groups, comm::GradComm* comm, int world_size, torch::Tensor row_sparse = {},
               size_t bucket_bytes = 25u << 20, size_t first_bucket_bytes = 1u << 20);
   ~GradReducer();
   GradReducer(const GradReducer&) = delete;

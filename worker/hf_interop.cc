@@ -10,8 +10,8 @@
 #include "common/error.h"
 #include "worker/mlm_head.h"
 #include "worker/nsp_head.h"
-#include "worker/safetensors.h"
-#include "worker/tensor_format.h"
+#include "tensor_io/safetensors.h"
+#include "tensor_io/shape_format.h"
 
 namespace mtdnn::worker {
 namespace {
@@ -105,7 +105,7 @@ std::map<std::string, torch::Tensor> parameter_map(const torch::nn::Module& modu
 }
 
 // The tied decoder copies must equal what they are tied to.
-void check_tied_copies(const SafetensorsFile& file) {
+void check_tied_copies(const tensor_io::SafetensorsFile& file) {
   auto check = [&](const std::string& copy, const std::vector<std::string>& originals) {
     if (!file.contains(copy)) return;
     for (const auto& original : originals) {
@@ -122,7 +122,7 @@ void check_tied_copies(const SafetensorsFile& file) {
 }
 
 void load_file_strict(const std::map<std::string, torch::Tensor>& params,
-                      const SafetensorsFile& file, const NameMapper& mapper) {
+                      const tensor_io::SafetensorsFile& file, const NameMapper& mapper) {
   check_tied_copies(file);
   NamedTensors tensors;
   std::vector<std::string> unexpected;
@@ -144,7 +144,7 @@ void load_file_strict(const std::map<std::string, torch::Tensor>& params,
     const auto& param = params.at(target);
     if (param.sizes() != tensor.sizes())
       problems.push_back(fmt::format("tensor '{}' has shape {} but the model's '{}' is {}",
-                                     origin[target], shape_of(tensor), target, shape_of(param)));
+                                     origin[target], tensor_io::shape_of(tensor), target, tensor_io::shape_of(param)));
   }
   for (const auto& [name, param] : params)
     if (!origin.count(name)) problems.push_back(fmt::format("missing tensor '{}'", name));
@@ -161,7 +161,7 @@ void write_dir(const std::string& dir, const NamedTensors& tensors, const BertCo
   std::error_code ec;
   fs::create_directories(dir, ec);
   MTDNN_INPUT_CHECK(!ec, "{}: cannot create the export folder: {}", dir, ec.message());
-  write_safetensors(weights_path(dir), tensors, kExportMetadata);
+  tensor_io::write_safetensors(weights_path(dir), tensors, kExportMetadata);
   write_bert_config(config, (fs::path(dir) / kConfigFile).string());
 }
 
@@ -176,7 +176,7 @@ void copy_named_tensors_strict(const std::map<std::string, torch::Tensor>& param
     MTDNN_INPUT_CHECK(seen.insert(name).second, "{}: tensor '{}' given twice", where, name);
     MTDNN_INPUT_CHECK(it->second.sizes() == tensor.sizes(),
                       "{}: tensor '{}' has shape {} but the model expects {}", where, name,
-                      shape_of(tensor), shape_of(it->second));
+                      tensor_io::shape_of(tensor), tensor_io::shape_of(it->second));
   }
   for (const auto& [name, param] : params)
     MTDNN_INPUT_CHECK(seen.count(name), "{}: missing tensor '{}'", where, name);
@@ -205,7 +205,7 @@ NamedTensors mtdnn_export_state(const MtdnnModelImpl& model) {
 }
 
 void load_hf_bert_into(BertEncoderImpl& encoder, const std::string& dir) {
-  SafetensorsFile file(weights_path(dir));
+  tensor_io::SafetensorsFile file(weights_path(dir));
   load_file_strict(parameter_map(encoder), file, NameMapper(nullptr, file.path()));
 }
 
@@ -217,7 +217,7 @@ BertEncoder load_hf_bert(const std::string& dir, bool fused) {
 }
 
 void load_mtdnn_model(MtdnnModelImpl& model, const std::string& safetensors_path) {
-  SafetensorsFile file(safetensors_path);
+  tensor_io::SafetensorsFile file(safetensors_path);
   load_file_strict(parameter_map(model), file, NameMapper(&model, file.path()));
 }
 
@@ -226,7 +226,7 @@ void load_hf_bert_into_model(MtdnnModelImpl& model, const std::string& dir) {
 }
 
 std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, const std::string& dir) {
-  SafetensorsFile file(weights_path(dir));
+  tensor_io::SafetensorsFile file(weights_path(dir));
   std::vector<std::string> loaded;
   for (const auto& task : model.tasks()) {
     const std::string prefix = "heads." + task + ".";

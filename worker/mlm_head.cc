@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 #include "worker/fused_ops.h"
-#include "worker/tensor_format.h"
+#include "tensor_io/shape_format.h"
 
 namespace mtdnn::worker {
 
@@ -31,7 +31,7 @@ torch::Tensor MaskedLmHeadImpl::logits(const torch::Tensor& hidden,
   MTDNN_INPUT_CHECK(word_embeddings.defined() && word_embeddings.dim() == 2 &&
                         word_embeddings.size(0) == output_bias.size(0),
                     "task '{}': the MLM decoder needs the word embeddings (V, H), got {}",
-                    spec().task, shape_of(word_embeddings));
+                    spec().task, tensor_io::shape_of(word_embeddings));
   auto h = ops::gelu(ops::linear(hidden, transform->dense->weight, transform->dense->bias));
   h = torch::layer_norm(h, {h.size(-1)}, transform->LayerNorm->weight,
                         transform->LayerNorm->bias, eps_);
@@ -46,7 +46,7 @@ HeadOutput MaskedLmHeadImpl::forward(const HeadInput& input, const torch::Tensor
   }
   MTDNN_INPUT_CHECK(labels.sizes() == input.sequence.sizes().slice(0, 2),
                     "task '{}': MLM labels {} must be (B, T) like the sequence {}", spec().task,
-                    shape_of(labels), shape_of(input.sequence));
+                    tensor_io::shape_of(labels), tensor_io::shape_of(input.sequence));
   // Only labelled positions need the (V)-wide decoder: gather them first. (N, H)
   auto flat_labels = labels.reshape({-1}).to(input.sequence.device(), torch::kLong);
   auto positions = (flat_labels != kIgnoreIndex).nonzero().squeeze(1);

@@ -69,7 +69,7 @@ double sum_squares(const float* x, int64_t n) {
 OptimizerKind parse_optimizer_kind(const std::string& name) {
   if (name == "adamw") return OptimizerKind::kAdamW;
   if (name == "adamax") return OptimizerKind::kAdamax;
-  throw InputError(fmt::format("optimizer: expected adamw or adamax, got '{}'", name));
+  throw InputError(fmt::format("expected adamw or adamax, got '{}'", name));
 }
 
 const char* to_string(OptimizerKind kind) { return kind == OptimizerKind::kAdamW ? "adamw" : "adamax"; }
@@ -166,6 +166,23 @@ void Optimizer::step(double lr, double grad_scale) {
   }
 }
 
+std::map<std::string, torch::Tensor> Optimizer::state_tensors() const {
+  std::map<std::string, torch::Tensor> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const std::string& name = params_[i].name;
+    out[name + "/exp_avg"] = state_[i].exp_avg;
+    out[name + "/exp_sec"] = state_[i].exp_sec;
+    out[name + "/step"] = torch::tensor({state_[i].steps}, torch::kInt64);
+  }
+  return out;
+}
+
+void Optimizer::load_state_tensors(const std::function<void(std::map<std::string, torch::Tensor>&)>& fill) {
+  std::map<std::string, torch::Tensor> targets = state_tensors();  // moments alias the state
+  fill(targets);
+  for (size_t i = 0; i < params_.size(); ++i) state_[i].steps = targets.at(params_[i].name + "/step").item<int64_t>();
+}
+
 void Optimizer::zero_grad() {
   for (auto& np : params_) np.param.mutable_grad() = torch::Tensor();
 }
@@ -173,7 +190,7 @@ void Optimizer::zero_grad() {
 LrScheduleKind parse_lr_schedule_kind(const std::string& name) {
   if (name == "linear") return LrScheduleKind::kLinear;
   if (name == "constant") return LrScheduleKind::kConstant;
-  throw InputError(fmt::format("lr-schedule: expected linear or constant, got '{}'", name));
+  throw InputError(fmt::format("expected linear or constant, got '{}'", name));
 }
 
 const char* to_string(LrScheduleKind kind) { return kind == LrScheduleKind::kLinear ? "linear" : "constant"; }

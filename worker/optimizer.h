@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -70,7 +72,13 @@ class Optimizer {
   const OptimizerOptions& options() const { return options_; }
   const std::vector<NamedParameter>& params() const { return params_; }
   const std::vector<ParamState>& state() const { return state_; }
-  std::vector<ParamState>& mutable_state() { return state_; }
+
+  // The state as named tensors, what a checkpoint stores: "<parameter>/exp_avg",
+  // "<parameter>/exp_sec" (the tensors themselves) and "<parameter>/step" (int64, one value).
+  std::map<std::string, torch::Tensor> state_tensors() const;
+  // Restores the state: `fill` receives the same names, every tensor allocated, and must
+  // fill each in place (a strict checkpoint restore does); the steps are read back after.
+  void load_state_tensors(const std::function<void(std::map<std::string, torch::Tensor>&)>& fill);
 
  private:
   std::vector<NamedParameter> params_;

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "worker/fused_ops.h"
-#include "worker/tensor_format.h"
+#include "tensor_io/shape_format.h"
 
 namespace mtdnn::worker {
 
@@ -20,7 +20,7 @@ RankingHeadImpl::RankingHeadImpl(const HeadSpec& spec, const BertConfig& config)
 torch::Tensor group_sizes_from_offsets(const torch::Tensor& offsets) {
   MTDNN_INPUT_CHECK(offsets.dim() == 1 && offsets.size(0) >= 1,
                     "group offsets must be a vector of G + 1 row offsets, got {}",
-                    shape_of(offsets));
+                    tensor_io::shape_of(offsets));
   auto o = offsets.to(torch::kCPU, torch::kLong);
   MTDNN_INPUT_CHECK(o[0].item<int64_t>() == 0, "group offsets must start at 0");
   return o.slice(0, 1) - o.slice(0, 0, -1);
@@ -30,7 +30,7 @@ torch::Tensor scores_by_group(const torch::Tensor& scores, const torch::Tensor& 
                               const std::string& task) {
   MTDNN_INPUT_CHECK(group_sizes.defined() && group_sizes.dim() == 1,
                     "task '{}': a ranking batch needs group_sizes (G), got {}", task,
-                    shape_of(group_sizes));
+                    tensor_io::shape_of(group_sizes));
   auto sizes = group_sizes.to(torch::kCPU, torch::kLong).contiguous();
   const int64_t G = sizes.size(0), B = scores.size(0);
   const int64_t* s = sizes.data_ptr<int64_t>();

@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "worker/tensor_format.h"
+#include "tensor_io/shape_format.h"
 
 namespace mtdnn::worker {
 
@@ -38,7 +38,7 @@ void check_labels(const HeadSpec& spec, const torch::Tensor& labels, int64_t dim
   MTDNN_INPUT_CHECK(labels.defined(), "task '{}': labels are undefined", spec.task);
   MTDNN_INPUT_CHECK(labels.dim() == dims && labels.size(0) == rows,
                     "task '{}' ({} head): labels {} do not match {} rows", spec.task,
-                    head_kind_name(spec.kind), shape_of(labels), rows);
+                    head_kind_name(spec.kind), tensor_io::shape_of(labels), rows);
   const bool is_integer = !torch::isFloatingType(labels.scalar_type()) &&
                           labels.scalar_type() != torch::kBool;
   MTDNN_INPUT_CHECK(is_integer == integer, "task '{}' ({} head): labels must be {}, got {}",

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "common/grad_comm.h"
+#include "comm/grad_comm.h"
 #include "mpi_test_support.h"
 #include "worker/grad_reducer.h"
 
@@ -12,7 +12,7 @@ namespace mtdnn {
 namespace {
 
 TEST(MpiContext, BroadcastGatherAndAgreement) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   std::string text = mpi.rank() == 0 ? "schedule-hash-123" : "";
   mpi.broadcast(&text, 0);
   EXPECT_EQ(text, "schedule-hash-123");
@@ -24,7 +24,7 @@ TEST(MpiContext, BroadcastGatherAndAgreement) {
     try {
       mpi.check_agreement("schedule hash", mpi.rank() == 1 ? "abc" : "def");
       FAIL() << "no error";
-    } catch (const CommError& e) {
+    } catch (const comm::CommError& e) {
       std::string m = e.what();
       EXPECT_NE(m.find("ranks disagree on schedule hash: rank 0 has 'def'"), std::string::npos) << m;
       EXPECT_NE(m.find("rank 1 has 'abc'"), std::string::npos) << m;
@@ -35,8 +35,8 @@ TEST(MpiContext, BroadcastGatherAndAgreement) {
 class Backends : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Backends, AllreduceSumsInPlace) {
-  MpiContext& mpi = test::mpi();
-  auto comm = make_grad_comm(parse_comm_backend(GetParam()), mpi);
+  comm::MpiContext& mpi = test::mpi();
+  auto comm = comm::make_grad_comm(comm::parse_comm_backend(GetParam()), mpi);
   for (int64_t n : {1, 1000, 3 << 20}) {
     auto t = torch::arange(n, torch::kFloat).fmod(97).add(mpi.rank());
     auto work = comm->allreduce_sum(t);
@@ -81,8 +81,8 @@ std::pair<int64_t, int64_t> slice(int64_t n, int rank, int world) {
 }
 
 TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
-  MpiContext& mpi = test::mpi();
-  auto comm = make_grad_comm(parse_comm_backend(GetParam()), mpi);
+  comm::MpiContext& mpi = test::mpi();
+  auto comm = comm::make_grad_comm(comm::parse_comm_backend(GetParam()), mpi);
   const int64_t n = 7;  // uneven over 2 and 3 ranks
   torch::manual_seed(11);
   auto x = torch::randn({2 * n, 8});
@@ -128,8 +128,8 @@ TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
 }
 
 TEST_P(Backends, HeadSwitchBetweenSteps) {
-  MpiContext& mpi = test::mpi();
-  auto comm = make_grad_comm(parse_comm_backend(GetParam()), mpi);
+  comm::MpiContext& mpi = test::mpi();
+  auto comm = comm::make_grad_comm(comm::parse_comm_backend(GetParam()), mpi);
   Toy toy;
   worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size());
   torch::manual_seed(3);
@@ -170,8 +170,8 @@ struct EmbeddingToy {
 };
 
 TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
-  MpiContext& mpi = test::mpi();
-  auto comm = make_grad_comm(parse_comm_backend(GetParam()), mpi);
+  comm::MpiContext& mpi = test::mpi();
+  auto comm = comm::make_grad_comm(comm::parse_comm_backend(GetParam()), mpi);
   const int64_t n = 7, vocab = 5000, hidden = 6, looked_up = 40;
   torch::manual_seed(5);
   auto ids = torch::randint(0, looked_up, {2 * n, 5}, torch::kLong);
@@ -213,13 +213,6 @@ TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
 
 INSTANTIATE_TEST_SUITE_P(Mpi, Backends, ::testing::Values("mpi"));
 INSTANTIATE_TEST_SUITE_P(Gloo, Backends, ::testing::Values("gloo"));
-
-TEST(CommBackend, NamesAndAvailability) {
-  EXPECT_EQ(parse_comm_backend("gloo"), CommBackend::kGloo);
-  EXPECT_THROW(parse_comm_backend("tcp"), InputError);
-  EXPECT_TRUE(comm_backend_available(CommBackend::kMpi));
-  EXPECT_TRUE(comm_backend_available(CommBackend::kGloo));
-}
 
 }  // namespace
 }  // namespace mtdnn

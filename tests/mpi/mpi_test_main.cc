@@ -7,13 +7,13 @@
 
 namespace mtdnn::test {
 namespace {
-MpiContext* g_mpi = nullptr;
+comm::MpiContext* g_mpi = nullptr;
 }
-MpiContext& mpi() { return *g_mpi; }
+comm::MpiContext& mpi() { return *g_mpi; }
 }  // namespace mtdnn::test
 
 int main(int argc, char** argv) {
-  mtdnn::MpiContext mpi(&argc, &argv);
+  mtdnn::comm::MpiContext mpi(&argc, &argv);
   mtdnn::test::g_mpi = &mpi;
   ::testing::InitGoogleTest(&argc, argv);
   if (mpi.rank() != 0) {

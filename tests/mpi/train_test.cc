@@ -22,9 +22,9 @@
 #include "checkpoints/checkpoint_reader.h"
 #include "common/error.h"
 #include "mpi_test_support.h"
-#include "orchestrator/batch_loader.h"
-#include "orchestrator/round_protocol.h"
-#include "orchestrator/schedule.h"
+#include "worker/batch_loader.h"
+#include "comm/round_protocol.h"
+#include "schedule/schedule.h"
 #include "orchestrator/stop_request.h"
 #include "orchestrator/train_options.h"
 #include "orchestrator/trainer.h"
@@ -83,7 +83,7 @@ class TrainData {
     o.max_seq_len = 24;
     o.batch_size = 4;
     o.epochs = 1;
-    o.optimizer = "adamw";
+    o.optimizer = worker::OptimizerKind::kAdamW;
     o.lr = 1e-2;
     // Adam turns a gradient that is pure rounding noise (the ranking head's bias: softmax
     // ignores a shift) into a step of up to lr x noise / eps: a large eps keeps that below
@@ -101,7 +101,7 @@ class TrainData {
 
  private:
   TrainData() {
-    MpiContext& mpi = test::mpi();
+    comm::MpiContext& mpi = test::mpi();
     std::string path = mpi.rank() == 0 ? (fs::temp_directory_path() / ("mtdnn-train-test-" + std::to_string(::getpid())))
                                              .string()
                                        : "";
@@ -204,11 +204,11 @@ class TrainAcrossRanks : public ::testing::TestWithParam<Variant> {};
 
 // The same training on all ranks and in one process ends with the same parameters.
 TEST_P(TrainAcrossRanks, SameParametersAsOneProcess) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   TrainOptions o = data.options(fmt::format("dist-{}-{}", GetParam().backend, GetParam().grad_accum));
-  o.backend = GetParam().backend;
+  o.backend = comm::parse_comm_backend(GetParam().backend);
   o.grad_accum = GetParam().grad_accum;
   Trainer trainer(o, *plane);
   TrainResult result = trainer.run();
@@ -219,7 +219,7 @@ TEST_P(TrainAcrossRanks, SameParametersAsOneProcess) {
   auto got = snapshot(trainer.model());
 
   if (mpi.rank() == 0) {
-    auto local = make_local_control_plane();
+    auto local = comm::make_local_control_plane();
     TrainOptions r = data.options("reference");
     Trainer reference(r, *local);
     reference.run();
@@ -249,9 +249,9 @@ INSTANTIATE_TEST_SUITE_P(Gloo, TrainAcrossRanks, ::testing::Values(Variant{"gloo
                          [](const auto& info) { return info.param.backend + "_accum" + std::to_string(info.param.grad_accum); });
 
 TEST(Train, HeadNotInTheBatchGetsNoUpdate) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   TrainOptions o = data.options("one-step");
   o.max_steps = 1;
   o.weight_decay = 0.1;  // a decayed-but-unused head would show
@@ -262,13 +262,13 @@ TEST(Train, HeadNotInTheBatchGetsNoUpdate) {
   trainer.run();
   auto after = snapshot(trainer.model());
   // The first step's task, from the schedule every rank builds.
-  std::vector<TaskSizes> sizes;
+  std::vector<schedule::TaskSizes> sizes;
   for (const char* t : {"topic", "nli", "sim", "qa"})
-    sizes.push_back(task_sizes_of(sharding::SplitReader(data.data_dir(), t, "train")));
-  ScheduleOptions so;
+    sizes.push_back(worker::task_sizes_of(sharding::SplitReader(data.data_dir(), t, "train")));
+  schedule::ScheduleOptions so;
   so.seed = o.seed;
   so.batch_size = o.batch_size;
-  const std::string active = sizes[static_cast<size_t>(build_epoch_schedule(so, sizes, 0).entries[0].task)].name;
+  const std::string active = sizes[static_cast<size_t>(schedule::build_epoch_schedule(so, sizes, 0).entries[0].task)].name;
   for (const auto& [name, w] : before) {
     const bool same = torch::equal(w, after[name]);
     if (name.rfind("heads." + active + ".", 0) == 0)
@@ -281,9 +281,9 @@ TEST(Train, HeadNotInTheBatchGetsNoUpdate) {
 }
 
 TEST(Train, DryRunMemoryEstimateCountsTheModelsParameters) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   Trainer trainer(data.options("dry-run-memory"), *plane);
   const std::string summary = trainer.schedule_summary();
   trainer.build_model();
@@ -295,9 +295,9 @@ TEST(Train, DryRunMemoryEstimateCountsTheModelsParameters) {
 }
 
 TEST(Train, RetentionKeepsTheNewestAndEveryMthCheckpoint) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   TrainOptions o = data.options("retention");
   o.epochs = 10;
   o.max_steps = 7;
@@ -313,9 +313,9 @@ TEST(Train, RetentionKeepsTheNewestAndEveryMthCheckpoint) {
 }
 
 TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   TrainOptions o = data.options("metrics");
   o.epochs = 2;
   o.log_every = 2;
@@ -323,7 +323,7 @@ TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
   Trainer trainer(o, *plane);
   TrainResult result = trainer.run();
   ASSERT_EQ(result.schedule_hashes.size(), 2u);
-  std::string hashes = hex64(result.schedule_hashes[0]) + hex64(result.schedule_hashes[1]);
+  std::string hashes = comm::hex64(result.schedule_hashes[0]) + comm::hex64(result.schedule_hashes[1]);
   for (const auto& h : mpi.allgather(hashes)) EXPECT_EQ(h, hashes);
   EXPECT_NE(result.schedule_hashes[0], result.schedule_hashes[1]) << "epochs should be shuffled differently";
 
@@ -382,41 +382,41 @@ TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
 }
 
 TEST(Train, DisagreeingRanksAndSchedulesAreErrors) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   if (mpi.size() < 2) GTEST_SKIP() << "needs two ranks";
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   TrainOptions o = data.options("disagree");
   if (mpi.rank() == 1) o.lr = 0.5;
   try {
     Trainer trainer(o, *plane);
     FAIL() << "no error";
-  } catch (const CommError& e) {
+  } catch (const comm::CommError& e) {
     std::string m = e.what();
     EXPECT_NE(m.find("ranks disagree on resolved config"), std::string::npos) << m;
     EXPECT_NE(m.find("\"lr\":0.01"), std::string::npos) << m;
     EXPECT_NE(m.find("\"lr\":0.5"), std::string::npos) << m;
   }
-  RoundProtocol protocol(*plane);
-  EpochSchedule s;
+  comm::RoundProtocol protocol(*plane);
+  schedule::EpochSchedule s;
   s.epoch = 3;
   s.entries.resize(2);
   s.entries[1].end = mpi.rank() == 1 ? 9 : 8;
   try {
-    protocol.verify_schedule(s);
+    protocol.verify_schedule(s.epoch, s.size(), s.hash());
     FAIL() << "no error";
-  } catch (const CommError& e) {
+  } catch (const comm::CommError& e) {
     std::string m = e.what();
     EXPECT_NE(m.find("epoch 3 schedule hash"), std::string::npos) << m;
     EXPECT_NE(m.find("rank 1 has '0x"), std::string::npos) << m;
   }
   // A round plan for another step than this rank's is refused with both positions.
-  RoundPlan mine;
+  comm::RoundPlan mine;
   mine.step = mpi.rank() == 1 ? 5 : 4;
   try {
     protocol.exchange_plan(mine);
     if (mpi.rank() == 1) FAIL() << "no error";
-  } catch (const CommError& e) {
+  } catch (const comm::CommError& e) {
     EXPECT_EQ(mpi.rank(), 1);
     std::string m = e.what();
     EXPECT_NE(m.find("rank 0 sent step 4"), std::string::npos) << m;
@@ -425,9 +425,9 @@ TEST(Train, DisagreeingRanksAndSchedulesAreErrors) {
 }
 
 TEST(Train, StopSignalOnOneRankStopsEveryRankAtTheNextRound) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   install_stop_handlers();
   Trainer trainer(data.options("signal"), *plane);
   // The last rank receives SIGUSR1 before the first step: the flag travels with that step's
@@ -456,7 +456,7 @@ std::vector<nlohmann::json> train_records(const TrainOptions& o) {
   return out;
 }
 
-void fresh_out(MpiContext& mpi, const TrainOptions& o) {
+void fresh_out(comm::MpiContext& mpi, const TrainOptions& o) {
   if (mpi.rank() == 0) fs::remove_all(o.out_dir);
   mpi.barrier();
 }
@@ -465,9 +465,9 @@ void fresh_out(MpiContext& mpi, const TrainOptions& o) {
 // world size ends bit-identical to the uninterrupted run: weights, optimizer moments and
 // step counts, every rank's dropout generator, and the same training records.
 TEST(Train, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   TrainOptions full = data.options("resume-full");
   full.dropout = 0.1;  // dropout on: the generators must be restored too
   fresh_out(mpi, full);
@@ -521,9 +521,9 @@ TEST(Train, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
 // A checkpoint written by one process resumes on this job's world size: same result to
 // float rounding (dropout off). A checkpoint of other tasks is refused, naming them.
 TEST(Train, ResumeOnAnotherWorldSize) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   TrainOptions full = data.options("resume-ws-full");
   fresh_out(mpi, full);
   Trainer reference(full, *plane);
@@ -534,7 +534,7 @@ TEST(Train, ResumeOnAnotherWorldSize) {
   one.stop_after_step = 5;
   fresh_out(mpi, one);
   if (mpi.rank() == 0) {
-    auto local = make_local_control_plane();
+    auto local = comm::make_local_control_plane();
     Trainer first(one, *local);
     EXPECT_EQ(first.run().steps, 5);
   }
@@ -567,9 +567,9 @@ TEST(Train, ResumeOnAnotherWorldSize) {
 }
 
 TEST(Train, DivergingTrainingStopsAfterMaxBadSteps) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   TrainOptions o = data.options("diverge");
   o.lr = 1e30;
   o.warmup = 0;
@@ -586,9 +586,9 @@ TEST(Train, DivergingTrainingStopsAfterMaxBadSteps) {
 }
 
 TEST(Train, BadInputNamesTheProblem) {
-  MpiContext& mpi = test::mpi();
+  comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
-  auto plane = make_mpi_control_plane(mpi);
+  auto plane = comm::make_mpi_control_plane(mpi);
   auto expect_input_error = [&](TrainOptions o, const std::vector<std::string>& needles) {
     try {
       Trainer trainer(o, *plane);
@@ -628,91 +628,6 @@ TEST(Train, BadInputNamesTheProblem) {
   expect_input_error(o, {"--max-seq-len 64 exceeds max_position_embeddings 32"});
   o.max_seq_len = 16;
   expect_input_error(o, {"preprocessed with --max-seq-len 24"});
-}
-
-TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
-  const TrainData& data = TrainData::get();
-  auto parse = [](std::vector<std::string> args) {
-    std::vector<const char*> argv = {"mtdnn-train"};
-    for (const auto& a : args) argv.push_back(a.c_str());
-    return parse_train_command_line(static_cast<int>(argv.size()), argv.data());
-  };
-  const std::vector<std::string> base = {"--data", "d", "--task-def", "t.yml", "--bert-config", "b.json", "--out", "o"};
-  auto with = [&](std::vector<std::string> extra) {
-    auto args = base;
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
-  };
-  ParsedCommandLine p = parse(with({"--tasks", "a,b", "--dropout", "0", "--grad-accum", "2"}));
-  EXPECT_EQ(p.options.tasks, (std::vector<std::string>{"a", "b"}));
-  ASSERT_TRUE(p.options.dropout.has_value());
-  EXPECT_EQ(*p.options.dropout, 0.0);
-  EXPECT_EQ(p.options.grad_accum, 2);
-  EXPECT_FALSE(parse(base).options.dropout.has_value());
-  EXPECT_TRUE(parse({"--help"}).help);
-  auto expect_error = [&](std::vector<std::string> args, const std::string& needle) {
-    try {
-      parse(args);
-      ADD_FAILURE() << "no error for " << needle;
-    } catch (const InputError& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
-  expect_error(with({"--batch-size", "0"}), "--batch-size must be >= 1");
-  expect_error(with({"--optimizer", "sgd"}), "--optimizer must be adamw or adamax");
-  expect_error(with({"--warmup", "2"}), "--warmup");
-  expect_error(with({"--lr", "abc"}), "lr");
-  expect_error(with({"--keep-checkpoints", "-1"}), "--keep-checkpoints must be >= 0");
-  expect_error(with({"--checkpoint-every", "-2"}), "--checkpoint-every must be >= 0");
-  EXPECT_EQ(parse(base).options.resume, "auto");
-  p = parse(with({"--resume", "never", "--checkpoint-every", "10", "--checkpoint-minutes", "2.5"}));
-  EXPECT_EQ(p.options.resume, "never");
-  EXPECT_EQ(p.options.checkpoint_every, 10);
-  EXPECT_DOUBLE_EQ(p.options.checkpoint_minutes, 2.5);
-  expect_error({"--data", "d", "--task-def", "t.yml", "--out", "o"}, "--bert-config");
-  // INI: every flag is a key; the command line wins; an unknown key is named.
-  const fs::path ini = data.root / ("train-" + std::to_string(test::mpi().rank()) + ".ini");
-  write(ini, "data = d\ntask-def = t.yml\nbert-config = b.json\nout = o\nbatch-size = 8\nlr = 0.001\n");
-  p = parse({"--config", ini.string(), "--lr", "0.002"});
-  EXPECT_EQ(p.options.batch_size, 8);
-  EXPECT_DOUBLE_EQ(p.options.lr, 0.002);
-  write(ini, "data = d\nbatchsize = 8\n");
-  expect_error({"--config", ini.string()}, "batchsize");
-  // The resolved config names every key like its flag.
-  auto j = to_json(parse(base).options);
-  for (const char* key : {"batch-size", "max-seq-len", "grad-accum", "max-bad-steps", "eval-every", "backend"})
-    EXPECT_TRUE(j.contains(key)) << key;
-}
-
-TEST(RoundProtocol, MessagesRoundTripAndCheckTheVersion) {
-  RoundPlan p;
-  p.step = 123456789012;
-  p.epoch = 4;
-  p.index = 77;
-  p.task = 3;
-  p.log = true;
-  p.stop = true;
-  RoundPlan q = decode_round_plan(encode(p));
-  EXPECT_EQ(q.step, p.step);
-  EXPECT_EQ(q.epoch, 4);
-  EXPECT_EQ(q.index, 77);
-  EXPECT_EQ(q.task, 3);
-  EXPECT_TRUE(q.log && q.stop && !q.eval && !q.checkpoint);
-  p.stop = false;
-  p.checkpoint = true;
-  q = decode_round_plan(encode(p));
-  EXPECT_TRUE(q.log && !q.stop && !q.eval && q.checkpoint);
-  p.checkpoint = false;
-  p.version = kRoundProtocolVersion + 1;
-  try {
-    decode_round_plan(encode(p));
-    FAIL() << "no error";
-  } catch (const CommError& e) {
-    EXPECT_NE(std::string(e.what()).find("round plan version 2, this rank speaks 1"), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(decode_epoch_message("abc"), CommError);
-  EpochMessage m{kRoundProtocolVersion, 9, 0xfeedfacecafebeefull};
-  EXPECT_EQ(decode_epoch_message(encode(m)).seed, m.seed);
 }
 
 }  // namespace

@@ -197,5 +197,20 @@ TEST(BertEncoder, RejectsBadInputs) {
                InputError);
 }
 
+TEST(BertEncoder, ParameterCountWithoutBuildingEqualsTheBuiltEncoders) {
+  BertConfig c;
+  c.vocab_size = 97;
+  c.hidden_size = 16;
+  c.num_hidden_layers = 3;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 40;
+  c.max_position_embeddings = 24;
+  c.type_vocab_size = 2;
+  BertEncoder encoder{BertEncoderOptions(c)};
+  int64_t built = 0;
+  for (const auto& p : encoder->parameters()) built += p.numel();
+  EXPECT_EQ(BertEncoderImpl::parameter_count(c), built);
+}
+
 }  // namespace
 }  // namespace mtdnn::worker

@@ -19,14 +19,14 @@ class GoldenParity : public ::testing::TestWithParam<std::tuple<std::string, boo
     config_ = std::get<0>(GetParam());
     model_ = golden_model(config_, std::get<1>(GetParam()));
     batch_ = golden_inputs(config_);
-    outputs_ = std::make_unique<SafetensorsFile>((golden_dir(config_) / "outputs.safetensors").string());
+    outputs_ = std::make_unique<tensor_io::SafetensorsFile>((golden_dir(config_) / "outputs.safetensors").string());
   }
   torch::Tensor expected(const std::string& name) const { return outputs_->tensor(name); }
 
   std::string config_;
   MtdnnModel model_{nullptr};
   GoldenBatch batch_;
-  std::unique_ptr<SafetensorsFile> outputs_;
+  std::unique_ptr<tensor_io::SafetensorsFile> outputs_;
 };
 
 TEST_P(GoldenParity, EncoderOutputs) {

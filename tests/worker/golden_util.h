@@ -16,7 +16,7 @@
 #include "test_support.h"
 #include "worker/bert_config.h"
 #include "worker/mtdnn_model.h"
-#include "worker/safetensors.h"
+#include "tensor_io/safetensors.h"
 
 namespace mtdnn::worker::test {
 
@@ -119,7 +119,7 @@ struct GoldenBatch {
 };
 
 inline GoldenBatch golden_inputs(const std::string& config) {
-  SafetensorsFile f((golden_dir(config) / "inputs.safetensors").string());
+  tensor_io::SafetensorsFile f((golden_dir(config) / "inputs.safetensors").string());
   GoldenBatch b;
   b.input_ids = f.tensor("input_ids").clone();
   b.token_type_ids = f.tensor("token_type_ids").clone();

@@ -10,7 +10,7 @@
 #include "golden_util.h"
 #include "test_support.h"
 #include "worker/hf_interop.h"
-#include "worker/safetensors.h"
+#include "tensor_io/safetensors.h"
 
 namespace mtdnn::worker {
 namespace {
@@ -20,13 +20,13 @@ using ::mtdnn::test::read_file;
 using ::mtdnn::test::ScratchDir;
 using test::golden_dir;
 
-NamedTensors golden_tensors() { return read_safetensors((golden_dir("tiny") / "model.safetensors").string()); }
+NamedTensors golden_tensors() { return tensor_io::read_safetensors((golden_dir("tiny") / "model.safetensors").string()); }
 
 // A BERT directory with the golden config and the given tensors.
 void write_bert_dir(const fs::path& dir, const NamedTensors& tensors) {
   fs::create_directories(dir);
   fs::copy_file(golden_dir("tiny") / "config.json", dir / "config.json");
-  write_safetensors((dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  tensor_io::write_safetensors((dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
 }
 
 std::string load_error(const fs::path& dir) {
@@ -129,7 +129,7 @@ TEST(HfInterop, ModelExportImportRoundTripAndMtDnnNames) {
   ScratchDir dir("hf-model");
   auto model = test::golden_model("tiny");
   export_mtdnn_model(*model, (dir / "export").string());
-  SafetensorsFile f((dir / "export" / "model.safetensors").string());
+  tensor_io::SafetensorsFile f((dir / "export" / "model.safetensors").string());
   EXPECT_TRUE(f.contains("encoder.layer.0.attention.self.query.weight"));
   EXPECT_TRUE(f.contains("heads.san.rnn.weight_ih"));
   EXPECT_TRUE(f.contains("cls.predictions.transform.LayerNorm.bias")) << "MLM head under HF's name";
@@ -150,14 +150,14 @@ TEST(HfInterop, ModelExportImportRoundTripAndMtDnnNames) {
     }
     mtdnn.emplace_back(name, item.value());
   }
-  write_safetensors((dir / "mtdnn.safetensors").string(), mtdnn);
+  tensor_io::write_safetensors((dir / "mtdnn.safetensors").string(), mtdnn);
   MtdnnModel other(test::golden_model_options("tiny"));
   load_mtdnn_model(*other, (dir / "mtdnn.safetensors").string());
   for (const auto& item : other->named_parameters())
     EXPECT_TRUE(torch::equal(item.value(), a[item.key()])) << item.key();
   // A head index beyond the model's tasks is unexpected, and named.
   mtdnn.emplace_back("scoring_list.9.weight", torch::zeros({2, 32}));
-  write_safetensors((dir / "bad.safetensors").string(), mtdnn);
+  tensor_io::write_safetensors((dir / "bad.safetensors").string(), mtdnn);
   try {
     load_mtdnn_model(*other, (dir / "bad.safetensors").string());
     FAIL();
@@ -173,7 +173,7 @@ TEST(HfInterop, HeadsLoadByTaskNameAndTheOthersStayFresh) {
   export_mtdnn_model(*trained, (dir / "export").string());
   // The file without the SAN task's head: that task must keep its fresh head.
   NamedTensors partial;
-  for (auto& [name, tensor] : read_safetensors((dir / "export" / "model.safetensors").string()))
+  for (auto& [name, tensor] : tensor_io::read_safetensors((dir / "export" / "model.safetensors").string()))
     if (name.rfind("heads.san.", 0) != 0) partial.emplace_back(name, tensor);
   write_bert_dir(dir / "partial", partial);
 
@@ -219,7 +219,7 @@ TEST(HfInterop, UntiedDecoderIsRefused) {
   auto model = test::golden_model("tiny");
   NamedTensors tensors = mtdnn_export_state(*model);
   tensors.emplace_back("cls.predictions.decoder.weight", torch::zeros({100, 32}));
-  write_safetensors((dir / "m.safetensors").string(), tensors);
+  tensor_io::write_safetensors((dir / "m.safetensors").string(), tensors);
   try {
     load_mtdnn_model(*model, (dir / "m.safetensors").string());
     FAIL();

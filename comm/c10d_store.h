@@ -1,0 +1,35 @@
+// What the c10d-based gradient backends (Gloo, NCCL) share: the rendezvous store,
+// bootstrapped over MPI — rank 0 serves a TCPStore on an ephemeral port and broadcasts its
+// address, so no fixed port and no environment variables are needed (on one node the
+// address is 127.0.0.1; across nodes rank 0's host name, or CommEndpoints::store_address) — and the
+// wrapper that turns a c10d work handle into a GradWork.
+#pragma once
+
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
+
+#include "comm/grad_comm.h"
+#include "comm/mpi_context.h"
+
+namespace mtdnn::comm {
+
+c10::intrusive_ptr<c10d::Store> make_c10d_store(const MpiContext& mpi, const std::string& address_override);
+
+// A c10d all-reduce in flight; wait() turns c10d's errors into CommError naming `backend`.
+class C10dWork : public GradWork {
+ public:
+  C10dWork(c10::intrusive_ptr<c10d::Work> work, const char* backend) : work_(std::move(work)), backend_(backend) {}
+  void wait() override {
+    try {
+      work_->wait();
+    } catch (const std::exception& e) {
+      throw CommError(fmt::format("{} all-reduce failed: {}", backend_, e.what()));
+    }
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+  const char* backend_;
+};
+
+}  // namespace mtdnn::comm

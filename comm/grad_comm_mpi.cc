@@ -1,0 +1,119 @@
+// MPI gradient backend. OpenMPI's non-blocking collectives only progress inside MPI calls,
+// so a dedicated thread runs the reductions (blocking MPI_Allreduce, in the order they were
+// started, on a communicator of its own) while backward goes on: that is the overlap.
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "comm/grad_comm.h"
+
+namespace mtdnn::comm {
+namespace {
+
+class MpiWork : public GradWork {
+ public:
+  void wait() override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_cv_.wait(lock, [this] { return done_; });
+    if (!error_.empty()) throw CommError(error_);
+  }
+  void finish(std::string error) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+      error_ = std::move(error);
+    }
+    done_cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::string error_;
+};
+
+class MpiGradComm : public GradComm {
+ public:
+  explicit MpiGradComm(const MpiContext& mpi) {
+    MTDNN_MPI(MPI_Comm_dup(mpi.comm(), &comm_));
+    MTDNN_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~MpiGradComm() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    MPI_Comm_free(&comm_);
+  }
+
+  std::string name() const override { return "mpi"; }
+
+  std::unique_ptr<GradWork> allreduce_sum(const at::Tensor& tensor) override {
+    MTDNN_CHECK(tensor.is_contiguous() && tensor.scalar_type() == at::kFloat && tensor.device().is_cpu(),
+                "the MPI backend reduces contiguous float32 CPU tensors");
+    auto work = std::make_shared<MpiWork>();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back({tensor, work});
+    }
+    cv_.notify_one();
+    return std::make_unique<Handle>(work);
+  }
+
+ private:
+  struct Handle : GradWork {
+    explicit Handle(std::shared_ptr<MpiWork> w) : work(std::move(w)) {}
+    void wait() override { work->wait(); }
+    std::shared_ptr<MpiWork> work;
+  };
+  struct Item {
+    at::Tensor tensor;
+    std::shared_ptr<MpiWork> work;
+  };
+
+  void run() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      std::string error;
+      try {
+        float* data = item.tensor.data_ptr<float>();
+        int64_t n = item.tensor.numel();
+        constexpr int64_t kPiece = 1 << 30;  // MPI counts are int
+        for (int64_t off = 0; off < n; off += kPiece)
+          MTDNN_MPI(MPI_Allreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(kPiece, n - off)), MPI_FLOAT,
+                                  MPI_SUM, comm_));
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      item.work->finish(std::move(error));
+    }
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stop_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<GradComm> make_mpi_grad_comm(const MpiContext& mpi, const CommEndpoints&) {
+  return std::make_unique<MpiGradComm>(mpi);
+}
+
+}  // namespace mtdnn::comm

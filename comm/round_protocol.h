@@ -1,0 +1,169 @@
+// The round protocol of mtdnn-train: what the ranks exchange, in which order, so that they
+// run the same steps on the same data and only rank 0 decides. Gradients travel on the data
+// plane (worker/grad_reducer.h over comm/grad_comm.h); everything here is the small control
+// plane over MPI. The trainer (orchestrator/trainer.cc) names these steps in its code.
+//
+// Start of the job
+//   S1. Each rank parses its own command line. Rank 0's resolved configuration (JSON) is
+//       checked against every rank's: "ranks disagree on resolved config: rank 0 has ...,
+//       rank 2 has ..." names both values.
+//   S2. Each rank builds the model from the seed; the checksum of the initial weights
+//       (FNV-1a over every parameter's bytes) is checked the same way.
+// Resume (only when a checkpoint is resumed)
+//   S3. Rank 0 chooses the checkpoint (--resume auto: the newest valid one) and broadcasts
+//       its path; every rank reads it and restores weights, optimizer state and its
+//       generator.
+//   S4. Every rank checks the checksum of the restored state (weights and optimizer state)
+//       against rank 0's: a rank that read another checkpoint (another file system, another
+//       working directory) stops every rank with "ranks disagree on restored state checksum
+//       (checkpoint ...): rank 0 has '0x...'; rank 1 has '0x...'".
+// Each epoch
+//   E1. Rank 0 broadcasts an EpochMessage {version, epoch, seed}; every rank checks the
+//       epoch is the one it expects and builds the epoch schedule from the seed.
+//   E2. Every rank's schedule hash is checked against rank 0's ("epoch 3 schedule hash").
+// Each round (one optimizer step on one global batch of one task)
+//   R1. Rank 0 broadcasts a RoundPlan {version, step, epoch, index, task, log, eval,
+//       checkpoint, stop}. Every rank checks step, epoch, index and task against its own
+//       schedule position and throws CommError with both values when they differ.
+//   R2. plan.stop: every rank leaves the loop (rank 0 decided: --max-steps reached or a
+//       stop signal seen by some rank in R4 of the previous round).
+//   R3. Every rank runs forward/backward on its slice of the batch; the gradient reducer
+//       all-reduces the gradients of the encoder and the task's head (data plane).
+//   R4. RoundStats are reduced over ranks in one all-reduce of a named, versioned record
+//       (kRoundStatsFields): loss x items, items, examples and real tokens summed;
+//       non-finite flag, stop-signal flag and gradient norm by maximum; the protocol
+//       version by maximum and minimum, so that a rank on another version stops every rank
+//       with an error naming the lowest and highest version.
+//       Every rank thus makes the same skip decision for a NaN/Inf step, clips with the
+//       same norm and knows the global mean loss.
+//   R5. Every rank clips and applies the optimizer step (unless skipped); rank 0 writes the
+//       training record when plan.log.
+//   R6. plan.eval: every rank predicts its share of each dev split; predictions are
+//       gathered (allgather) and rank 0 computes the metrics and writes the files.
+//   R7. plan.checkpoint: C1 below.
+// Checkpoint (after R7, at the end and at a stop)
+//   C1. Every rank's generator state is gathered to rank 0 (allgather); rank 0 hands the
+//       full state to the background writer, which commits it complete-or-nothing.
+// End
+//   F1. C1 for the last step, then the writer is drained.
+//   F2. Unless a stop signal cut training short: the final evaluation (R6 on dev and test).
+//   F3. Rank 0 writes the model folder; barrier.
+// Messages carry kRoundProtocolVersion; a rank that receives another version stops with
+// an error naming both.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/comm_error.h"
+
+namespace mtdnn::comm {
+
+class MpiContext;
+
+inline constexpr uint32_t kRoundProtocolVersion = 1;
+
+// The few collectives the protocol needs, so that the trainer also runs in one process
+// without MPI (tests use that as the reference run). Every call is collective.
+class ControlPlane {
+ public:
+  virtual ~ControlPlane() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual int local_size() const = 0;   // ranks on this node
+  virtual void broadcast(std::string* bytes, int root) = 0;
+  // Throws CommError naming `what`, rank 0's value and every disagreeing rank's value.
+  virtual void check_agreement(const std::string& what, const std::string& value) = 0;
+  // Element-wise sum (first `sum_count` values) and maximum (the rest) over ranks, in place.
+  virtual void allreduce(std::vector<double>* values, size_t sum_count) = 0;
+  virtual std::vector<std::string> allgather(const std::string& bytes) = 0;
+  virtual void barrier() = 0;
+  // The MPI context behind it (for the gradient backends), or nullptr in one process.
+  virtual const MpiContext* mpi() const = 0;
+};
+
+// The job's ranks over MPI (every call checked: CommError naming the call and the rank).
+std::unique_ptr<ControlPlane> make_mpi_control_plane(const MpiContext& mpi);
+// One process, rank 0 of 1: collectives are identities.
+std::unique_ptr<ControlPlane> make_local_control_plane();
+
+struct EpochMessage {
+  uint32_t version = kRoundProtocolVersion;
+  int64_t epoch = 0;
+  uint64_t seed = 0;
+};
+
+struct RoundPlan {
+  uint32_t version = kRoundProtocolVersion;
+  int64_t step = 0;   // global optimizer step, 0-based
+  int64_t epoch = 0;
+  int64_t index = 0;  // entry of the epoch schedule
+  int32_t task = 0;   // the entry's task
+  bool log = false, eval = false, stop = false;
+  bool checkpoint = false;  // after this step (--checkpoint-every/--checkpoint-minutes)
+};
+
+// Reduced over ranks in R4; how each field travels is kRoundStatsFields.
+struct RoundStats {
+  double loss_sum = 0;       // sum over items of the unweighted loss: local mean x local items
+  double items = 0;          // examples, or groups for ranking tasks
+  double examples = 0;
+  double real_tokens = 0;    // padding excluded
+  double nonfinite = 0;      // 1: a NaN/Inf gradient norm (or loss) on this rank
+  double stop_signal = 0;    // 1: this rank received SIGUSR1/SIGTERM
+  double grad_norm = 0;      // global gradient norm (0 when not finite)
+};
+
+// The wire record of RoundStats: one entry per field, in wire order (the summed fields
+// first, so that one call sums them and takes the maximum of the rest). Adding a field
+// means one line here and a new kRoundProtocolVersion.
+enum class Reduction { kSum, kMax };
+struct RoundStatsField {
+  const char* name;
+  Reduction reduction;
+  double RoundStats::*member;
+};
+extern const std::vector<RoundStatsField> kRoundStatsFields;
+
+// One rank's end of the protocol.
+class RoundProtocol {
+ public:
+  explicit RoundProtocol(ControlPlane& plane) : plane_(plane) {}
+
+  // S1/S2/S4: agreement on a value (config JSON, weight checksum, restored state checksum).
+  void agree(const std::string& what, const std::string& value) { plane_.check_agreement(what, value); }
+  // S3: rank 0's checkpoint path ("" for a fresh start) on every rank.
+  std::string choose_checkpoint(const std::string& rank0_choice);
+  // E1: rank 0's epoch message received and checked against `epoch`; returns the seed to
+  // build the schedule from.
+  uint64_t start_epoch(int64_t epoch, uint64_t seed);
+  // E2: every rank's schedule hash must equal rank 0's.
+  void verify_schedule(int64_t epoch, size_t steps, uint64_t hash);
+  // R1: rank 0 passes its plan (others pass their expectation: step, epoch, index, task);
+  // returns rank 0's plan after checking it against the expectation.
+  RoundPlan exchange_plan(const RoundPlan& mine);
+  // R4: the stats reduced over ranks; CommError when a rank speaks another version.
+  RoundStats reduce_stats(const RoundStats& mine);
+
+ private:
+  ControlPlane& plane_;
+};
+
+// Fixed-size little-endian encodings of the messages (tests check round trips and versions).
+std::string encode(const EpochMessage& m);
+std::string encode(const RoundPlan& p);
+// RoundStats as the all-reduce carries them: the fields in kRoundStatsFields order, then
+// the version twice (as v and -v, both reduced by maximum: after the reduction they give
+// the highest and the lowest version of any rank).
+std::vector<double> encode(const RoundStats& s);
+// Throw CommError on a wrong size or version ("round plan version 2, this rank speaks 1").
+EpochMessage decode_epoch_message(const std::string& bytes);
+RoundPlan decode_round_plan(const std::string& bytes);
+RoundStats decode_round_stats(const std::vector<double>& wire);
+
+// "0x0123456789abcdef".
+std::string hex64(uint64_t value);
+
+}  // namespace mtdnn::comm

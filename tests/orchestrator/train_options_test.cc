@@ -1,0 +1,70 @@
+// mtdnn-train's options: command line and INI, defaults, errors that name the key, and the
+// resolved configuration's keys.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "orchestrator/train_options.h"
+#include "test_support.h"
+
+namespace mtdnn::orchestrator {
+namespace {
+
+TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
+  test::ScratchDir scratch("train-options");
+  auto parse = [](std::vector<std::string> args) {
+    std::vector<const char*> argv = {"mtdnn-train"};
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return parse_train_command_line(static_cast<int>(argv.size()), argv.data());
+  };
+  const std::vector<std::string> base = {"--data", "d", "--task-def", "t.yml", "--bert-config", "b.json", "--out", "o"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  ParsedCommandLine p = parse(with({"--tasks", "a,b", "--dropout", "0", "--grad-accum", "2"}));
+  EXPECT_EQ(p.options.tasks, (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(p.options.dropout.has_value());
+  EXPECT_EQ(*p.options.dropout, 0.0);
+  EXPECT_EQ(p.options.grad_accum, 2);
+  EXPECT_FALSE(parse(base).options.dropout.has_value());
+  EXPECT_TRUE(parse({"--help"}).help);
+  auto expect_error = [&](std::vector<std::string> args, const std::string& needle) {
+    try {
+      parse(args);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error(with({"--batch-size", "0"}), "--batch-size must be >= 1");
+  expect_error(with({"--optimizer", "sgd"}), "--optimizer must be adamw or adamax");
+  expect_error(with({"--warmup", "2"}), "--warmup");
+  expect_error(with({"--lr", "abc"}), "lr");
+  expect_error(with({"--keep-checkpoints", "-1"}), "--keep-checkpoints must be >= 0");
+  expect_error(with({"--checkpoint-every", "-2"}), "--checkpoint-every must be >= 0");
+  EXPECT_EQ(parse(base).options.resume, "auto");
+  p = parse(with({"--resume", "never", "--checkpoint-every", "10", "--checkpoint-minutes", "2.5"}));
+  EXPECT_EQ(p.options.resume, "never");
+  EXPECT_EQ(p.options.checkpoint_every, 10);
+  EXPECT_DOUBLE_EQ(p.options.checkpoint_minutes, 2.5);
+  expect_error({"--data", "d", "--task-def", "t.yml", "--out", "o"}, "--bert-config");
+  // INI: every flag is a key; the command line wins; an unknown key is named.
+  const std::filesystem::path ini = scratch / "train.ini";
+  test::write_file(ini, "data = d\ntask-def = t.yml\nbert-config = b.json\nout = o\nbatch-size = 8\nlr = 0.001\n");
+  p = parse({"--config", ini.string(), "--lr", "0.002"});
+  EXPECT_EQ(p.options.batch_size, 8);
+  EXPECT_DOUBLE_EQ(p.options.lr, 0.002);
+  test::write_file(ini, "data = d\nbatchsize = 8\n");
+  expect_error({"--config", ini.string()}, "batchsize");
+  // The resolved config names every key like its flag.
+  auto j = to_json(parse(base).options);
+  for (const char* key : {"batch-size", "max-seq-len", "grad-accum", "max-bad-steps", "eval-every", "backend"})
+    EXPECT_TRUE(j.contains(key)) << key;
+}
+
+}  // namespace
+}  // namespace mtdnn::orchestrator

@@ -1,0 +1,55 @@
+// Evaluation and prediction of one task split, sharded across ranks: the split is cut into
+// evaluation batches that do not depend on the world size (examples sorted by length,
+// ranking groups kept whole and in order), batch c goes to rank c mod world, and the
+// predictions are gathered so that rank 0 holds all of them in example order. Rank 0 then
+// computes the metrics (worker/metrics.h, x100, by their YAML names) and writes GLUE's
+// submission TSV. Used by mtdnn-train (dev and test splits) and mtdnn-predict (one process).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/task_def.h"
+#include "comm/round_protocol.h"
+#include "sharding/split_reader.h"
+
+namespace mtdnn::worker {
+class MtdnnModelImpl;
+}
+
+namespace mtdnn::worker {
+
+// One split's predictions, one entry per example (candidate, for ranking), in split order.
+struct SplitPredictions {
+  std::string task, split;
+  bool has_labels = false;
+  std::vector<std::string> uids;
+  std::vector<int64_t> predicted;   // class id; ranking: 1 for each group's chosen candidate, else 0
+  std::vector<double> score;        // regression: the score; classification: P(class 1); ranking: candidate score
+  std::vector<int64_t> gold;        // class id (ranking: 1 = positive); -1 without labels
+  std::vector<double> gold_score;   // regression targets
+  std::vector<int64_t> group_sizes; // ranking: candidates per group
+  size_t size() const { return uids.size(); }
+};
+
+// Collective over `plane`: every rank predicts its share of the batches with `model` in
+// evaluation mode (restored afterwards); rank 0 returns every prediction, other ranks an
+// empty result.
+SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
+                               const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane);
+
+// Metric name -> value x100 for the task's metric_meta; empty when the split has no labels.
+std::map<std::string, double> split_metrics(const TaskDef& task, const SplitPredictions& p);
+
+// GLUE's submission format: a header "index\tprediction", then one line per example (per
+// candidate for ranking) with its uid and the prediction: the label text for
+// classification (labels mapped back through `labels`), the score with 3 decimals for
+// regression, the label text of 1 / 0 (chosen or not) for ranking candidates.
+std::string submission_tsv(const TaskDef& task, const SplitPredictions& p);
+
+// "predictions/<task>_<split>.tsv" (relative to the output folder).
+std::string prediction_file_name(const std::string& task, const std::string& split);
+
+}  // namespace mtdnn::worker
