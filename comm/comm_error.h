@@ -12,6 +12,7 @@ namespace mtdnn::comm {
 class CommError : public Error {
  public:
   explicit CommError(const std::string& what) : Error(what) {}
+  [[noreturn]] void rethrow_with(const std::string& what) const override { throw CommError(what); }
 };
 
 }  // namespace mtdnn::comm

@@ -14,6 +14,9 @@ namespace mtdnn {
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what) : std::runtime_error(what) {}
+  // Throws an error of this one's own type with another message (a message with more
+  // context); every subclass overrides it, so that adding context never changes the type.
+  [[noreturn]] virtual void rethrow_with(const std::string& what) const { throw Error(what); }
 };
 
 // Bad user input: a data file, a task definition, a vocabulary, a flag.
@@ -21,13 +24,23 @@ class Error : public std::runtime_error {
 class InputError : public Error {
  public:
   explicit InputError(const std::string& what) : Error(what) {}
+  [[noreturn]] void rethrow_with(const std::string& what) const override { throw InputError(what); }
 };
 
 // A failed call into a system library (HDF5, MPI, the file system).
 class SystemError : public Error {
  public:
   explicit SystemError(const std::string& what) : Error(what) {}
+  [[noreturn]] void rethrow_with(const std::string& what) const override { throw SystemError(what); }
 };
+
+// Rethrows `e` with `context` before its message, as the same type when it is one of ours
+// (a plain Error otherwise).
+[[noreturn]] inline void rethrow_with_context(const std::exception& e, const std::string& context) {
+  const std::string what = context + ": " + e.what();
+  if (const auto* ours = dynamic_cast<const Error*>(&e)) ours->rethrow_with(what);
+  throw Error(what);
+}
 
 }  // namespace mtdnn
 

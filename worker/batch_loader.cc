@@ -149,12 +149,10 @@ LocalBatch BatchLoader::load(int64_t step) const {
     b.example_index = std::move(local);
     return b;
   } catch (const std::exception& x) {
-    std::string message = fmt::format("{}: loading step {} of epoch {} (task '{}', global examples [{}, {})): {}",
-                                      shard_files(reader, local.empty() ? std::vector<int64_t>{e.example_begin} : local), step, schedule_.epoch, t.name, e.example_begin,
-                                      e.example_end, x.what());
-    if (dynamic_cast<const InputError*>(&x)) throw InputError(message);
-    if (dynamic_cast<const SystemError*>(&x)) throw SystemError(message);
-    throw Error(message);
+    rethrow_with_context(
+        x, fmt::format("{}: loading step {} of epoch {} (task '{}', global examples [{}, {}))",
+                       shard_files(reader, local.empty() ? std::vector<int64_t>{e.example_begin} : local), step,
+                       schedule_.epoch, t.name, e.example_begin, e.example_end));
   }
 }
 

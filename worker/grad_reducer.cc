@@ -44,6 +44,9 @@ struct GradReducer::Impl {
   };
   std::optional<RowSparse> sparse;
   std::mutex mutex;  // hooks may run on autograd worker threads (GPU)
+  // The hooks this reducer registered, removed with it: the parameters outlive the reducer
+  // and a hook left behind would call into freed memory on the next backward.
+  std::vector<std::pair<torch::Tensor, unsigned>> hooks;
 
   void on_grad(size_t slot_index, const torch::Tensor& grad) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -174,18 +177,21 @@ GradReducer::GradReducer(std::vector<ParamGroup> groups, comm::GradComm* comm, i
     MTDNN_CHECK(found, "the row-sparse parameter is in no parameter group");
   }
   if (world_size > 1) {
-    if (impl_->sparse) {
-      Impl* impl = impl_.get();
-      impl_->sparse->param.register_hook([impl](const torch::Tensor&) { impl->on_sparse_grad(); });
+    Impl* impl = impl_.get();
+    if (impl->sparse) {
+      const torch::Tensor& p = impl->sparse->param;
+      impl->hooks.emplace_back(p, p.register_hook([impl](const torch::Tensor&) { impl->on_sparse_grad(); }));
     }
-    for (size_t i = 0; i < impl_->slots.size(); ++i) {
-      Impl* impl = impl_.get();
-      impl_->slots[i].param.register_hook([impl, i](const torch::Tensor& grad) { impl->on_grad(i, grad); });
+    for (size_t i = 0; i < impl->slots.size(); ++i) {
+      const torch::Tensor& p = impl->slots[i].param;
+      impl->hooks.emplace_back(p, p.register_hook([impl, i](const torch::Tensor& grad) { impl->on_grad(i, grad); }));
     }
   }
 }
 
-GradReducer::~GradReducer() = default;
+GradReducer::~GradReducer() {
+  for (const auto& [param, hook] : impl_->hooks) param.remove_hook(hook);
+}
 
 size_t GradReducer::num_buckets() const { return impl_->buckets.size(); }
 

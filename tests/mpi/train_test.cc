@@ -96,6 +96,8 @@ class TrainData {
     o.eval_every = 3;
     o.eval_batch_size = 3;
     o.prefetch = 1;
+    // Test runs reuse their output folders: each starts fresh unless a test resumes on purpose.
+    o.resume = "never";
     return o;
   }
 
@@ -516,6 +518,46 @@ TEST(Train, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
     }
   }
   mpi.barrier();
+}
+
+// S4 of the round protocol: a rank that reads another checkpoint than rank 0 (another file
+// system, another working directory) stops every rank at once, naming both checksums and
+// the ranks. Here the same relative --resume path names different checkpoints on rank 0 and
+// on the other ranks, because their working directories differ.
+TEST(Train, RankRestoringAnotherCheckpointIsAnErrorNamingBothChecksums) {
+  comm::MpiContext& mpi = test::mpi();
+  if (mpi.size() < 2) GTEST_SKIP() << "needs two ranks";
+  const TrainData& data = TrainData::get();
+  auto plane = comm::make_mpi_control_plane(mpi);
+  for (const char* name : {"s4-a", "s4-b"}) {
+    TrainOptions o = data.options(name);
+    fresh_out(mpi, o);
+    o.max_steps = 3;
+    o.eval_every = 0;
+    if (std::string(name) == "s4-b") o.lr = 5e-2;  // other weights after the same steps
+    Trainer(o, *plane).run();
+  }
+  const fs::path here = data.root / fmt::format("s4-cwd-rank{}", mpi.rank());
+  fs::remove_all(here);
+  fs::create_directories(here);
+  fs::copy(data.root / (mpi.rank() == 0 ? "s4-a" : "s4-b") / "checkpoints" / "ckpt-3", here / "ckpt-3",
+           fs::copy_options::recursive);
+  const fs::path before = fs::current_path();
+  fs::current_path(here);
+  TrainOptions o = data.options("s4-resumed");
+  fresh_out(mpi, o);
+  o.max_steps = 3;
+  o.resume = "ckpt-3";
+  std::string message;
+  try {
+    Trainer(o, *plane).run();
+  } catch (const comm::CommError& e) {
+    message = e.what();
+  }
+  fs::current_path(before);
+  EXPECT_NE(message.find("ranks disagree on restored state checksum (checkpoint ckpt-3): rank 0 has '0x"),
+            std::string::npos) << message;
+  EXPECT_NE(message.find("rank 1 has '0x"), std::string::npos) << message;
 }
 
 // A checkpoint written by one process resumes on this job's world size: same result to

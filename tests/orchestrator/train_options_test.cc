@@ -41,12 +41,27 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
     }
   };
   expect_error(with({"--batch-size", "0"}), "--batch-size must be >= 1");
-  expect_error(with({"--optimizer", "sgd"}), "--optimizer must be adamw or adamax");
+  // Named choices are parsed once, by their enum's parser, and the message names the flag.
+  expect_error(with({"--optimizer", "sgd"}), "--optimizer: expected adamw or adamax, got 'sgd'");
+  expect_error(with({"--lr-schedule", "cosine"}), "--lr-schedule: expected linear or constant, got 'cosine'");
+  expect_error(with({"--backend", "tcp"}), "--backend: expected mpi, gloo or nccl, got 'tcp'");
+  EXPECT_EQ(parse(with({"--optimizer", "adamw", "--backend", "gloo"})).options.optimizer, worker::OptimizerKind::kAdamW);
+  EXPECT_EQ(parse(with({"--backend", "gloo"})).options.backend, comm::CommBackend::kGloo);
   expect_error(with({"--warmup", "2"}), "--warmup");
   expect_error(with({"--lr", "abc"}), "lr");
   expect_error(with({"--keep-checkpoints", "-1"}), "--keep-checkpoints must be >= 0");
   expect_error(with({"--checkpoint-every", "-2"}), "--checkpoint-every must be >= 0");
+  // The struct's defaults are the flags' defaults.
   EXPECT_EQ(parse(base).options.resume, "auto");
+  EXPECT_EQ(TrainOptions{}.resume, "auto");
+  {
+    TrainOptions defaults;
+    defaults.data_dir = "d";
+    defaults.task_def = "t.yml";
+    defaults.bert_config = "b.json";
+    defaults.out_dir = "o";
+    EXPECT_EQ(to_json(parse(base).options).dump(), to_json(defaults).dump());
+  }
   p = parse(with({"--resume", "never", "--checkpoint-every", "10", "--checkpoint-minutes", "2.5"}));
   EXPECT_EQ(p.options.resume, "never");
   EXPECT_EQ(p.options.checkpoint_every, 10);
@@ -64,6 +79,14 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
   auto j = to_json(parse(base).options);
   for (const char* key : {"batch-size", "max-seq-len", "grad-accum", "max-bad-steps", "eval-every", "backend"})
     EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["optimizer"], "adamax");
+  EXPECT_EQ(j["lr-schedule"], "linear");
+  EXPECT_EQ(j["backend"], "mpi");
+  EXPECT_TRUE(j["dropout"].is_null());
+  // Every key of the resolved config is a flag of --help.
+  const std::string help = parse({"--help"}).help_text;
+  for (const auto& item : j.items())
+    EXPECT_NE(help.find("--" + item.key() + " "), std::string::npos) << item.key();
 }
 
 }  // namespace
