@@ -36,10 +36,13 @@ class Reader {
     pos_ += sizeof(T);
     return static_cast<T>(v);
   }
-  void check_version(uint32_t version) const {
+  // The message's version, which must be this rank's.
+  uint32_t version() {
+    const auto version = get<uint32_t>();
     if (version != kRoundProtocolVersion)
       throw CommError(fmt::format("{} version {}, this rank speaks {}: all ranks must run the same mtdnn-train", what_,
                                   version, kRoundProtocolVersion));
+    return version;
   }
   void finish() const {
     if (pos_ != bytes_.size()) throw CommError(fmt::format("{}: {} unexpected trailing bytes", what_, bytes_.size() - pos_));
@@ -120,8 +123,7 @@ std::string encode(const RoundPlan& p) {
 EpochMessage decode_epoch_message(const std::string& bytes) {
   Reader r(bytes, "epoch message");
   EpochMessage m;
-  m.version = r.get<uint32_t>();
-  r.check_version(m.version);
+  m.version = r.version();
   m.epoch = r.get<int64_t>();
   m.seed = r.get<uint64_t>();
   r.finish();
@@ -131,8 +133,7 @@ EpochMessage decode_epoch_message(const std::string& bytes) {
 RoundPlan decode_round_plan(const std::string& bytes) {
   Reader r(bytes, "round plan");
   RoundPlan p;
-  p.version = r.get<uint32_t>();
-  r.check_version(p.version);
+  p.version = r.version();
   p.step = r.get<int64_t>();
   p.epoch = r.get<int64_t>();
   p.index = r.get<int64_t>();

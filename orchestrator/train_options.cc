@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "common/command_line.h"
 #include "common/error.h"
 
 namespace po = boost::program_options;
@@ -233,22 +234,10 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
   parsed.help_text = help.str();
   try {
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
+    if (!parse_command_line_and_config(argc, argv, desc, vm)) {
       parsed.help = true;
       return parsed;
     }
-    if (vm.count("config")) {
-      std::string path = vm["config"].as<std::string>();
-      std::ifstream in(path);
-      MTDNN_INPUT_CHECK(in.good(), "--config {}: cannot open the file", path);
-      try {
-        po::store(po::parse_config_file(in, desc), vm);
-      } catch (const po::error& e) {
-        throw InputError(fmt::format("--config {}: {}", path, e.what()));
-      }
-    }
-    po::notify(vm);
   } catch (const po::error& e) {
     throw InputError(fmt::format("{} (see --help)", e.what()));
   }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/command_line.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/program_main.h"
@@ -58,18 +59,10 @@ int run(int argc, char** argv) {
       ("on-bad-row", po::value(&on_bad_row)->default_value("fail"),
        "fail: stop at the first bad row naming file and line; skip: skip bad rows and count them");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, desc), vm);
-  if (vm.count("help")) {
+  if (!mtdnn::parse_command_line_and_config(argc, argv, desc, vm)) {
     std::cout << desc << "\n";
     return 0;
   }
-  if (vm.count("config")) {
-    std::string path = vm["config"].as<std::string>();
-    std::ifstream in(path);
-    MTDNN_INPUT_CHECK(in.good(), "{}: cannot open --config file", path);
-    po::store(po::parse_config_file(in, desc), vm);
-  }
-  po::notify(vm);
   MTDNN_INPUT_CHECK(!(vm["uncased"].as<bool>() && vm["cased"].as<bool>()), "--uncased and --cased exclude each other");
   o.lower_case = !vm["cased"].as<bool>();
   MTDNN_INPUT_CHECK(on_bad_row == "fail" || on_bad_row == "skip", "--on-bad-row must be fail or skip, got '{}'",

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/command_line.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/program_main.h"
@@ -48,18 +49,10 @@ int run(int argc, char** argv) {
       ("batch-size", po::value(&batch_size)->default_value(batch_size), "examples per batch")
       ("threads", po::value(&threads)->default_value(threads), "intra-op threads (0: every core)");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, desc), vm);
-  if (vm.count("help")) {
+  if (!parse_command_line_and_config(argc, argv, desc, vm)) {
     std::cout << desc << "\n";
     return 0;
   }
-  if (vm.count("config")) {
-    std::string path = vm["config"].as<std::string>();
-    std::ifstream in(path);
-    MTDNN_INPUT_CHECK(in.good(), "--config {}: cannot open the file", path);
-    po::store(po::parse_config_file(in, desc), vm);
-  }
-  po::notify(vm);
   MTDNN_INPUT_CHECK(batch_size >= 1, "--batch-size must be >= 1, got {}", batch_size);
   MTDNN_INPUT_CHECK(threads >= 0, "--threads must be >= 0, got {}", threads);
   torch::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
