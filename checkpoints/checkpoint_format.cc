@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_util.h"
 
 namespace mtdnn::checkpoints {
 namespace {
@@ -21,64 +22,14 @@ using nlohmann::json;
 
 constexpr const char* kFolderPrefix = "ckpt-";
 
-struct DtypeSize {
-  const char* name;
-  int size;
-};
-constexpr DtypeSize kDtypeSizes[] = {{"BOOL", 1}, {"U8", 1},  {"I8", 1},   {"I16", 2}, {"F16", 2},
-                                     {"BF16", 2}, {"I32", 4}, {"F32", 4},  {"F64", 8}, {"I64", 8}};
+// Bytes per element of a safetensors dtype; 0 when unknown.
+int dtype_size_of(const std::string& dtype) {
+  const tensor_io::SafetensorsDtype* d = tensor_io::find_safetensors_dtype(dtype);
+  return d ? d->size : 0;
+}
 
 bool is_hex_digest(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-// Reads "dtype", "shape" and "data_offsets" of one header or manifest entry.
-TensorRecord read_entry(const json& value, const std::string& where) {
-  MTDNN_INPUT_CHECK(value.is_object() && value.contains("dtype") && value.contains("shape") &&
-                        value.contains("data_offsets"),
-                    "{}: entry must hold dtype, shape and data_offsets", where);
-  TensorRecord r;
-  MTDNN_INPUT_CHECK(value["dtype"].is_string(), "{}: dtype must be a string", where);
-  r.dtype = value["dtype"].get<std::string>();
-  const int size = dtype_size(r.dtype);
-  MTDNN_INPUT_CHECK(size > 0, "{}: unknown dtype '{}'", where, r.dtype);
-  MTDNN_INPUT_CHECK(value["shape"].is_array(), "{}: shape must be an array", where);
-  uint64_t numel = 1;
-  for (const auto& dim : value["shape"]) {
-    MTDNN_INPUT_CHECK(dim.is_number_unsigned(), "{}: shape holds a bad dimension {}", where,
-                      dim.dump());
-    r.shape.push_back(dim.get<int64_t>());
-    numel *= dim.get<uint64_t>();
-  }
-  const auto& off = value["data_offsets"];
-  MTDNN_INPUT_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() &&
-                        off[1].is_number_unsigned(),
-                    "{}: data_offsets must be two non-negative integers", where);
-  r.begin = off[0].get<uint64_t>();
-  r.end = off[1].get<uint64_t>();
-  MTDNN_INPUT_CHECK(r.begin <= r.end && r.end - r.begin == numel * static_cast<uint64_t>(size),
-                    "{}: shape {} of {} needs {} bytes but data_offsets span [{}, {})", where,
-                    value["shape"].dump(), r.dtype, numel * size, r.begin, r.end);
-  return r;
-}
-
-// The tensors must tile [0, data_bytes): no gap, no overlap, nothing left over.
-void check_tiling(const std::map<std::string, TensorRecord>& records, uint64_t data_bytes,
-                  const std::string& where) {
-  std::vector<std::pair<uint64_t, const std::string*>> starts;
-  for (const auto& [name, r] : records)
-    if (r.end > r.begin) starts.emplace_back(r.begin, &name);
-  std::sort(starts.begin(), starts.end());
-  uint64_t expected = 0;
-  for (const auto& [begin, name] : starts) {
-    MTDNN_INPUT_CHECK(begin == expected,
-                      "{}: tensor '{}' starts at byte {} of the data section, expected {}", where,
-                      *name, begin, expected);
-    expected = records.at(*name).end;
-  }
-  MTDNN_INPUT_CHECK(expected == data_bytes,
-                    "{}: tensors cover {} bytes but the data section holds {}", where, expected,
-                    data_bytes);
 }
 
 template <typename T>
@@ -108,12 +59,6 @@ std::optional<int64_t> parse_checkpoint_folder_name(const std::string& name) {
   return std::stoll(digits);
 }
 
-int dtype_size(const std::string& dtype) {
-  for (const auto& d : kDtypeSizes)
-    if (dtype == d.name) return d.size;
-  return 0;
-}
-
 json manifest_to_json(const Manifest& m) {
   json tensors = json::object();
   for (const auto& [name, r] : m.tensors) {
@@ -137,13 +82,7 @@ json manifest_to_json(const Manifest& m) {
 }
 
 Manifest parse_manifest(const std::string& text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw InputError(fmt::format("{}: not valid JSON: {}", where, e.what()));
-  }
-  MTDNN_INPUT_CHECK(j.is_object(), "{}: must hold a JSON object", where);
+  const json j = parse_json_object(text, where);
   const auto format = get_field<std::string>(j, "format", where);
   MTDNN_INPUT_CHECK(format == kFormatName, "{}: format is '{}', expected '{}'", where, format,
                     kFormatName);
@@ -172,7 +111,8 @@ Manifest parse_manifest(const std::string& text, const std::string& where) {
   MTDNN_INPUT_CHECK(tensors.is_object(), "{}: 'tensors' must be an object", where);
   for (const auto& [name, value] : tensors.items()) {
     const std::string twhere = fmt::format("{}: tensor '{}'", where, name);
-    TensorRecord r = read_entry(value, twhere);
+    TensorRecord r;
+    static_cast<tensor_io::SafetensorsEntry&>(r) = tensor_io::parse_safetensors_entry(value, twhere);
     MTDNN_INPUT_CHECK(value.contains("sha256") && value["sha256"].is_string() &&
                           is_hex_digest(value["sha256"].get<std::string>()),
                       "{}: sha256 must be 64 lower-case hex digits", twhere);
@@ -181,7 +121,7 @@ Manifest parse_manifest(const std::string& text, const std::string& where) {
   }
   MTDNN_INPUT_CHECK(m.tensors.size() == count, "{}: tensor_count says {} but {} tensors are listed",
                     where, count, m.tensors.size());
-  check_tiling(m.tensors, m.state_bytes - m.header_bytes, where);
+  tensor_io::check_safetensors_tiling(m.tensors, m.state_bytes - m.header_bytes, where);
   m.meta = get_field<json>(j, "meta", where);
   MTDNN_INPUT_CHECK(m.meta.is_object(), "{}: 'meta' must be an object", where);
   return m;
@@ -192,7 +132,7 @@ StateLayout plan_state_layout(const std::map<std::string, TensorShape>& tensors,
   for (const auto& kv : tensors) layout.order.push_back(kv.first);
   std::stable_sort(layout.order.begin(), layout.order.end(),
                    [&](const std::string& a, const std::string& b) {
-                     return dtype_size(tensors.at(a).dtype) > dtype_size(tensors.at(b).dtype);
+                     return dtype_size_of(tensors.at(a).dtype) > dtype_size_of(tensors.at(b).dtype);
                    });
   json meta = {{"format", "pt"},
                {"mtdnn_format", kFormatName},
@@ -202,12 +142,13 @@ StateLayout plan_state_layout(const std::map<std::string, TensorShape>& tensors,
   uint64_t offset = 0;
   for (const auto& name : layout.order) {
     const TensorShape& t = tensors.at(name);
-    const int size = dtype_size(t.dtype);
+    const int size = dtype_size_of(t.dtype);
     MTDNN_CHECK(size > 0, "tensor '{}': unknown dtype '{}'", name, t.dtype);
     MTDNN_CHECK(name != "__metadata__" && !name.empty(), "bad tensor name '{}'", name);
     uint64_t numel = 1;
     for (int64_t d : t.shape) numel *= static_cast<uint64_t>(d);
-    TensorRecord r{t.dtype, t.shape, offset, offset + numel * size, ""};
+    TensorRecord r;
+    static_cast<tensor_io::SafetensorsEntry&>(r) = {t.dtype, t.shape, offset, offset + numel * size};
     header += "," + json(name).dump() + ":{\"dtype\":\"" + t.dtype + "\",\"shape\":" +
               json(t.shape).dump() + ",\"data_offsets\":[" + std::to_string(r.begin) + "," +
               std::to_string(r.end) + "]}";
@@ -221,23 +162,6 @@ StateLayout plan_state_layout(const std::map<std::string, TensorShape>& tensors,
   layout.header += header;
   layout.data_bytes = offset;
   return layout;
-}
-
-std::map<std::string, TensorRecord> parse_safetensors_header(const std::string& json_text,
-                                                             const std::string& where) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    throw InputError(fmt::format("{}: header is not valid JSON: {}", where, e.what()));
-  }
-  MTDNN_INPUT_CHECK(j.is_object(), "{}: header must be a JSON object", where);
-  std::map<std::string, TensorRecord> out;
-  for (const auto& [name, value] : j.items()) {
-    if (name == "__metadata__") continue;
-    out.emplace(name, read_entry(value, fmt::format("{}: tensor '{}'", where, name)));
-  }
-  return out;
 }
 
 std::vector<CheckpointRef> list_checkpoints(const std::string& root) {

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tensor_io/safetensors_header.h"
+
 namespace mtdnn::checkpoints {
 
 inline constexpr const char* kFormatName = "mtdnn-checkpoint";
@@ -30,15 +32,8 @@ inline constexpr const char* kTempPrefix = ".tmp-ckpt-";
 std::string checkpoint_folder_name(int64_t step);
 std::optional<int64_t> parse_checkpoint_folder_name(const std::string& name);
 
-// Bytes per element of a safetensors dtype ("F32" -> 4); 0 when unknown.
-int dtype_size(const std::string& dtype);
-
 // One tensor of state.safetensors.
-struct TensorRecord {
-  std::string dtype;           // safetensors dtype name: F32, BF16, I64, U8, ...
-  std::vector<int64_t> shape;  // empty = scalar
-  uint64_t begin = 0;          // byte range in the data section (after the header)
-  uint64_t end = 0;
+struct TensorRecord : tensor_io::SafetensorsEntry {
   std::string sha256;          // of the bytes [begin, end), lower-case hex
 };
 
@@ -73,11 +68,6 @@ struct TensorShape {
   std::vector<int64_t> shape;
 };
 StateLayout plan_state_layout(const std::map<std::string, TensorShape>& tensors, int64_t step);
-
-// The header of a safetensors file, tensor entries only (no hashes); InputError on a
-// malformed header, prefixed by `where`.
-std::map<std::string, TensorRecord> parse_safetensors_header(const std::string& json_text,
-                                                             const std::string& where);
 
 // Checkpoint folders directly under `root` (ckpt-<step> names only), by increasing step.
 struct CheckpointRef {

@@ -52,7 +52,7 @@ bool pread_all(int fd, void* buf, size_t size, uint64_t offset) {
   return true;
 }
 
-std::string describe(const TensorRecord& r) {
+std::string describe(const tensor_io::SafetensorsEntry& r) {
   return fmt::format("{} {} [{}, {})", r.dtype, nlohmann::json(r.shape).dump(), r.begin, r.end);
 }
 
@@ -87,9 +87,9 @@ void check_state_file(const std::string& path, const Manifest& m, VerifyLevel le
     problems.push_back(fmt::format("{}: cannot read the header", path));
     return;
   }
-  std::map<std::string, TensorRecord> entries;
+  std::map<std::string, tensor_io::SafetensorsEntry> entries;
   try {
-    entries = parse_safetensors_header(header, path);
+    entries = tensor_io::parse_safetensors_header(header, path).entries;
   } catch (const InputError& e) {
     problems.push_back(e.what());
     return;
@@ -100,7 +100,7 @@ void check_state_file(const std::string& path, const Manifest& m, VerifyLevel le
       problems.push_back(fmt::format("{}: tensor '{}' listed in meta.json is missing", path, name));
       continue;
     }
-    const TensorRecord& h = it->second;
+    const tensor_io::SafetensorsEntry& h = it->second;
     if (h.dtype != r.dtype || h.shape != r.shape || h.begin != r.begin || h.end != r.end)
       problems.push_back(fmt::format("{}: tensor '{}' is {} in the header but {} in meta.json",
                                      path, name, describe(h), describe(r)));

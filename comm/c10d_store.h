@@ -32,4 +32,20 @@ class C10dWork : public GradWork {
   const char* backend_;
 };
 
+// A gradient backend over a c10d process group (Gloo, NCCL): one all-reduce per call.
+template <typename ProcessGroup>
+class C10dGradComm : public GradComm {
+ public:
+  C10dGradComm(const char* name, c10::intrusive_ptr<ProcessGroup> group) : name_(name), group_(std::move(group)) {}
+  std::string name() const override { return name_; }
+  std::unique_ptr<GradWork> allreduce_sum(const at::Tensor& tensor) override {
+    std::vector<at::Tensor> tensors{tensor};
+    return std::make_unique<C10dWork>(group_->allreduce(tensors), name_);
+  }
+
+ private:
+  const char* name_;
+  c10::intrusive_ptr<ProcessGroup> group_;
+};
+
 }  // namespace mtdnn::comm

@@ -8,32 +8,13 @@
 #include "comm/grad_comm.h"
 
 namespace mtdnn::comm {
-namespace {
-
-class NcclGradComm : public GradComm {
- public:
-  NcclGradComm(const MpiContext& mpi, const CommEndpoints& endpoints) {
-    c10::cuda::set_device(static_cast<c10::DeviceIndex>(mpi.local_rank()));
-    auto options = c10d::ProcessGroupNCCL::Options::create();
-    group_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(make_c10d_store(mpi, endpoints.store_address), mpi.rank(), mpi.size(), options);
-  }
-
-  std::string name() const override { return "nccl"; }
-
-  std::unique_ptr<GradWork> allreduce_sum(const at::Tensor& tensor) override {
-    MTDNN_CHECK(tensor.is_cuda(), "the NCCL backend reduces GPU tensors");
-    std::vector<at::Tensor> tensors{tensor};
-    return std::make_unique<C10dWork>(group_->allreduce(tensors), "nccl");
-  }
-
- private:
-  c10::intrusive_ptr<c10d::ProcessGroupNCCL> group_;
-};
-
-}  // namespace
 
 std::unique_ptr<GradComm> make_nccl_grad_comm(const MpiContext& mpi, const CommEndpoints& endpoints) {
-  return std::make_unique<NcclGradComm>(mpi, endpoints);
+  c10::cuda::set_device(static_cast<c10::DeviceIndex>(mpi.local_rank()));
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  auto store = make_c10d_store(mpi, endpoints.store_address);
+  return std::make_unique<C10dGradComm<c10d::ProcessGroupNCCL>>(
+      "nccl", c10::make_intrusive<c10d::ProcessGroupNCCL>(store, mpi.rank(), mpi.size(), options));
 }
 
 }  // namespace mtdnn::comm

@@ -21,14 +21,8 @@ class CanonicalSource : public RowSource {
         has_labels_(TaskDef::split_has_labels(split)), reader_(path_), rows_(count_lines(path_)) {}
 
   bool next(RawRow* row) override {
-    *row = RawRow();
-    auto status = reader_.next(&fields_);
-    if (status == TsvReader::Status::kEnd) return false;
-    row->line = reader_.line();
-    if (status == TsvReader::Status::kTooLong) {
-      row->error = fmt::format("line longer than {} bytes", kMaxLineBytes);
-      return true;
-    }
+    if (!start_row(reader_, &fields_, row)) return false;
+    if (!row->error.empty()) return true;
     switch (task_.data_format) {
       case DataFormat::kPremiseOnly: return take_fixed(row, 3);
       case DataFormat::kPremiseAndOneHypothesis: return take_fixed(row, 4);

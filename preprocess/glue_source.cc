@@ -91,16 +91,11 @@ class GlueSource : public RowSource {
   }
 
   bool next(RawRow* row) override {
-    *row = RawRow();
-    auto status = reader_.next(&fields_);
-    if (status == TsvReader::Status::kEnd) return false;
-    row->line = reader_.line();
-    if (status == TsvReader::Status::kTooLong) {
-      row->error = fmt::format("line longer than {} bytes", kMaxLineBytes);
-    } else if (fields_.size() != width_) {
+    if (!start_row(reader_, &fields_, row)) return false;
+    if (row->error.empty() && fields_.size() != width_)
       row->error = fmt::format("{} columns, expected {} as in GLUE's {} layout", fields_.size(), width_,
                                relative_);
-    } else {
+    if (row->error.empty()) {
       row->uid = uid_ == kNone ? std::to_string(row_number_) : std::string(fields_[uid_]);
       row->premise = fields_[premise_];
       if (hypothesis_ != kNone) row->hypotheses.emplace_back(fields_[hypothesis_]);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/task_def.h"
@@ -35,6 +36,13 @@ class RowSource {
   // Number of data rows (header excluded), known before reading: shards are cut by it.
   virtual int64_t rows() const = 0;
 };
+
+class TsvReader;
+
+// Starts `row` from the next line of `reader` (its fields into `fields`): false at the end
+// of the file. A line longer than kMaxLineBytes gives a row whose error says so; its fields
+// are not to be read.
+bool start_row(TsvReader& reader, std::vector<std::string_view>* fields, RawRow* row);
 
 // The source of `task`/`split` under `input_dir`: the canonical file when it exists, else
 // the GLUE layout when `task` is a GLUE task name. InputError naming every path tried.

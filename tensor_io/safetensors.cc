@@ -27,30 +27,38 @@ using nlohmann::json;
 // The reference reader refuses headers above 100 MB; so do we.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
+// A dtype with its torch scalar type; size and write order come from the header's table.
 struct DtypeInfo {
   const char* name;
   torch::ScalarType type;
   int size;
-  int rank;  // position in the reference's Dtype enum: sort key for the data layout
+  int rank;
 };
 
-// In the order of the reference's `Dtype` enum (its derived Ord gives the write order).
-constexpr DtypeInfo kDtypes[] = {
-    {"BOOL", torch::kBool, 1, 0},     {"U8", torch::kUInt8, 1, 1},
-    {"I8", torch::kInt8, 1, 2},       {"I16", torch::kInt16, 2, 5},
-    {"F16", torch::kHalf, 2, 7},      {"BF16", torch::kBFloat16, 2, 8},
-    {"I32", torch::kInt32, 4, 9},     {"F32", torch::kFloat, 4, 11},
-    {"F64", torch::kDouble, 8, 12},   {"I64", torch::kLong, 8, 13},
-};
+const std::vector<DtypeInfo>& dtypes() {
+  static const std::vector<DtypeInfo> all = [] {
+    const std::pair<const char*, torch::ScalarType> types[] = {
+        {"BOOL", torch::kBool}, {"U8", torch::kUInt8},     {"I8", torch::kInt8},  {"I16", torch::kInt16},
+        {"F16", torch::kHalf},  {"BF16", torch::kBFloat16}, {"I32", torch::kInt32}, {"F32", torch::kFloat},
+        {"F64", torch::kDouble}, {"I64", torch::kLong}};
+    std::vector<DtypeInfo> out;
+    for (const auto& [name, type] : types) {
+      const SafetensorsDtype* d = find_safetensors_dtype(name);
+      out.push_back({name, type, d->size, d->rank});
+    }
+    return out;
+  }();
+  return all;
+}
 
 const DtypeInfo* find_dtype(const std::string& name) {
-  for (const auto& d : kDtypes)
+  for (const auto& d : dtypes())
     if (name == d.name) return &d;
   return nullptr;
 }
 
 const DtypeInfo& dtype_of(torch::ScalarType type) {
-  for (const auto& d : kDtypes)
+  for (const auto& d : dtypes())
     if (d.type == type) return d;
   throw Error(fmt::format("safetensors: scalar type {} has no safetensors dtype",
                           c10::toString(type)));
@@ -106,77 +114,13 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
                     "{}: header length {} does not fit the file ({} bytes); not a "
                     "safetensors file?",
                     path, header_len, file_size);
-  json header;
-  try {
-    header = json::parse(bytes + 8, bytes + 8 + header_len);
-  } catch (const json::exception& e) {
-    throw InputError(fmt::format("{}: header is not valid JSON: {}", path, e.what()));
-  }
-  MTDNN_INPUT_CHECK(header.is_object(), "{}: header must be a JSON object", path);
   data_ = bytes + 8 + header_len;
   const uint64_t data_size = file_size - 8 - header_len;
-
-  for (const auto& [name, value] : header.items()) {
-    if (name == "__metadata__") {
-      MTDNN_INPUT_CHECK(value.is_object(), "{}: __metadata__ must be an object", path);
-      for (const auto& [k, v] : value.items()) {
-        MTDNN_INPUT_CHECK(v.is_string(), "{}: __metadata__ value of '{}' must be a string",
-                          path, k);
-        metadata_[k] = v.get<std::string>();
-      }
-      continue;
-    }
-    const std::string where = fmt::format("{}: tensor '{}'", path, name);
-    MTDNN_INPUT_CHECK(value.is_object() && value.contains("dtype") &&
-                          value.contains("shape") && value.contains("data_offsets"),
-                      "{}: entry must hold dtype, shape and data_offsets", where);
-    SafetensorsEntry e;
-    MTDNN_INPUT_CHECK(value["dtype"].is_string(), "{}: dtype must be a string", where);
-    e.dtype = value["dtype"].get<std::string>();
-    const DtypeInfo* d = find_dtype(e.dtype);
-    MTDNN_INPUT_CHECK(d != nullptr, "{}: unsupported dtype '{}'", where, e.dtype);
-    MTDNN_INPUT_CHECK(value["shape"].is_array(), "{}: shape must be an array", where);
-    uint64_t numel = 1;
-    for (const auto& dim : value["shape"]) {
-      MTDNN_INPUT_CHECK(dim.is_number_unsigned(), "{}: shape holds a bad dimension {}",
-                        where, dim.dump());
-      e.shape.push_back(dim.get<int64_t>());
-      numel *= dim.get<uint64_t>();
-    }
-    const auto& off = value["data_offsets"];
-    MTDNN_INPUT_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() &&
-                          off[1].is_number_unsigned(),
-                      "{}: data_offsets must be two non-negative integers", where);
-    e.begin = off[0].get<uint64_t>();
-    e.end = off[1].get<uint64_t>();
-    MTDNN_INPUT_CHECK(e.begin <= e.end && e.end <= data_size,
-                      "{}: data_offsets [{}, {}] fall outside the {} data bytes", where,
-                      e.begin, e.end, data_size);
-    MTDNN_INPUT_CHECK(e.end - e.begin == numel * d->size,
-                      "{}: shape {} of {} needs {} bytes but data_offsets span {}", where,
-                      value["shape"].dump(), e.dtype, numel * d->size, e.end - e.begin);
-    entries_.emplace(name, std::move(e));
-  }
-
-  // The tensors must tile the data section: no gap, no overlap, nothing left over.
-  std::vector<const std::pair<const std::string, SafetensorsEntry>*> by_offset;
-  for (const auto& kv : entries_) by_offset.push_back(&kv);
-  std::sort(by_offset.begin(), by_offset.end(), [](const auto* a, const auto* b) {
-    return std::make_pair(a->second.begin, a->second.end) <
-           std::make_pair(b->second.begin, b->second.end);
-  });
-  uint64_t expected = 0;
-  for (const auto* kv : by_offset) {
-    MTDNN_INPUT_CHECK(kv->second.begin == expected,
-                      "{}: tensor '{}' starts at byte {} of the data section, expected {} "
-                      "(overlapping or non-contiguous tensors)",
-                      path, kv->first, kv->second.begin, expected);
-    expected = kv->second.end;
-  }
-  MTDNN_INPUT_CHECK(expected == data_size,
-                    "{}: tensors cover {} bytes but the data section holds {} (truncated or "
-                    "trailing bytes)",
-                    path, expected, data_size);
+  SafetensorsHeader header = parse_safetensors_header(
+      std::string(reinterpret_cast<const char*>(bytes) + 8, header_len), path, data_size);
+  check_safetensors_tiling(header.entries, data_size, path);
+  entries_ = std::move(header.entries);
+  metadata_ = std::move(header.metadata);
 }
 
 SafetensorsFile::~SafetensorsFile() = default;

@@ -14,14 +14,10 @@
 
 #include <torch/types.h>
 
+#include "tensor_io/safetensors_header.h"
+
 namespace mtdnn::tensor_io {
 
-struct SafetensorsEntry {
-  std::string dtype;           // "F32", "BF16", "I64", ...
-  std::vector<int64_t> shape;  // empty for a scalar
-  uint64_t begin = 0;          // byte range in the data section
-  uint64_t end = 0;
-};
 
 // A safetensors file opened read-only. Tensors returned by tensor() alias the mapping
 // (copy-on-write, so writing to them never changes the file) and keep it alive.

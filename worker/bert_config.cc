@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_util.h"
 
 namespace mtdnn::worker {
 namespace {
@@ -64,13 +65,7 @@ void BertConfig::validate(const std::string& where) const {
 }
 
 BertConfig parse_bert_config(const std::string& json_text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    throw InputError(fmt::format("{}: not valid JSON: {}", where, e.what()));
-  }
-  MTDNN_INPUT_CHECK(j.is_object(), "{}: a BERT config.json must hold a JSON object", where);
+  const json j = parse_json_object(json_text, where);
   if (auto it = j.find("model_type"); it != j.end() && it->is_string()) {
     MTDNN_INPUT_CHECK(*it == "bert", "{}: model_type '{}' is not a BERT model", where,
                       it->get<std::string>());

@@ -44,16 +44,12 @@ BertLayerStackImpl::BertLayerStackImpl(const BertConfig& c, bool fused) {
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layer->push_back(BertLayer(c, fused));
 }
 
-BertPoolerImpl::BertPoolerImpl(const BertConfig& c) {
-  dense = register_module("dense", nn::Linear(c.hidden_size, c.hidden_size));
-}
-
 BertEncoderImpl::BertEncoderImpl(BertEncoderOptions options) : options_(std::move(options)) {
   const BertConfig& c = options_.config();
   c.validate("BertEncoder");
   embeddings = register_module("embeddings", BertEmbeddings(c, options_.fused()));
   encoder = register_module("encoder", BertLayerStack(c, options_.fused()));
-  pooler = register_module("pooler", BertPooler(c));
+  pooler = register_module("pooler", Dense(c.hidden_size, c.hidden_size));
   reset_parameters();
 }
 

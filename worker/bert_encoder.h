@@ -49,13 +49,6 @@ class BertLayerStackImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertLayerStack);
 
-class BertPoolerImpl : public torch::nn::Module {
- public:
-  explicit BertPoolerImpl(const BertConfig& config);
-  torch::nn::Linear dense{nullptr};  // (H, H)
-};
-TORCH_MODULE(BertPooler);
-
 struct BertEncoderOutput {
   torch::Tensor sequence;  // (B, T, H) last layer's hidden states
   torch::Tensor pooled;    // (B, H) tanh(dense(sequence[:, 0]))
@@ -79,7 +72,7 @@ class BertEncoderImpl : public torch::nn::Module {
 
   BertEmbeddings embeddings{nullptr};
   BertLayerStack encoder{nullptr};
-  BertPooler pooler{nullptr};
+  Dense pooler{nullptr};  // (H, H), then tanh
 
  private:
   BertEncoderOptions options_;

@@ -27,13 +27,13 @@ BertAttentionImpl::BertAttentionImpl(const BertConfig& c) {
   output = register_module("output", BertResidualOutput(c.hidden_size, c));
 }
 
-BertIntermediateImpl::BertIntermediateImpl(const BertConfig& c) {
-  dense = register_module("dense", nn::Linear(c.hidden_size, c.intermediate_size));
+DenseImpl::DenseImpl(int64_t in_features, int64_t out_features) {
+  dense = register_module("dense", nn::Linear(in_features, out_features));
 }
 
 BertLayerImpl::BertLayerImpl(const BertConfig& c, bool fused) : config_(c), fused_(fused) {
   attention = register_module("attention", BertAttention(c));
-  intermediate = register_module("intermediate", BertIntermediate(c));
+  intermediate = register_module("intermediate", Dense(c.hidden_size, c.intermediate_size));
   output = register_module("output", BertResidualOutput(c.intermediate_size, c));
 }
 

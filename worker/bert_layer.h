@@ -39,12 +39,14 @@ class BertAttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertAttention);
 
-class BertIntermediateImpl : public torch::nn::Module {
+// A module that holds one projection named `dense`, as Hugging Face's BertIntermediate
+// (H -> I) and BertPooler (H -> H) do.
+class DenseImpl : public torch::nn::Module {
  public:
-  explicit BertIntermediateImpl(const BertConfig& config);
-  torch::nn::Linear dense{nullptr};  // (I, H)
+  DenseImpl(int64_t in_features, int64_t out_features);
+  torch::nn::Linear dense{nullptr};  // (out, in)
 };
-TORCH_MODULE(BertIntermediate);
+TORCH_MODULE(Dense);
 
 class BertLayerImpl : public torch::nn::Module {
  public:
@@ -53,7 +55,7 @@ class BertLayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_mask);
 
   BertAttention attention{nullptr};
-  BertIntermediate intermediate{nullptr};
+  Dense intermediate{nullptr};  // (I, H)
   BertResidualOutput output{nullptr};
 
  private:

@@ -39,15 +39,9 @@ __attribute__((always_inline)) inline vf splat(float x) { return vf{} + x; }
 __attribute__((always_inline)) inline vu splat_u(uint32_t x) { return vu{} + x; }
 
 // Chris Wellons' "lowbias32" integer hash: full avalanche, 2 multiplies.
-__attribute__((always_inline)) inline uint32_t hash32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352dU;
-  x ^= x >> 15;
-  x *= 0x846ca68bU;
-  x ^= x >> 16;
-  return x;
-}
-__attribute__((always_inline)) inline vu hash32(vu x) {
+// One word (uint32_t) or a vector of them (vu), lane by lane.
+template <typename Word>
+__attribute__((always_inline)) inline Word hash32(Word x) {
   x ^= x >> 16;
   x *= 0x7feb352dU;
   x ^= x >> 15;

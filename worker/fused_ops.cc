@@ -167,9 +167,8 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     RECORD_FUNCTION("mtdnn::linear_backward", std::vector<c10::IValue>());
-    auto saved = ctx->get_saved_variables();
-    const Tensor& x = saved[0];
-    const Tensor& w = saved[1];
+    const auto saved = ctx->get_saved_variables();  // x (M, K), w (N, K)
+    const Tensor &x = saved[0], &w = saved[1];
     const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
     const int64_t epilogue = ctx->saved_data["epilogue"].toInt();
     const Tensor dy = grads[0].contiguous();  // (M, N)
@@ -217,38 +216,39 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
   }
 };
 
+// Dropout's two halves, shared by dropout(x) and dropout(x) + r: the mask is redrawn from
+// the saved seed in backward instead of being stored.
+Tensor dropout_forward(AutogradContext* ctx, const Tensor& x, const Tensor* residual, double p, int64_t seed) {
+  ctx->saved_data["p"] = p;
+  ctx->saved_data["seed"] = seed;
+  Tensor y = torch::empty_like(x);
+  apply_dropout(static_cast<uint64_t>(seed), p, x, residual, y);
+  return y;
+}
+Tensor dropout_backward(AutogradContext* ctx, const Tensor& dy) {
+  Tensor dx = torch::empty_like(dy);
+  apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()), ctx->saved_data["p"].toDouble(), dy,
+                nullptr, dx);
+  return dx;
+}
+
 struct DropoutFunction : public torch::autograd::Function<DropoutFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, double p, int64_t seed) {
-    ctx->saved_data["p"] = p;
-    ctx->saved_data["seed"] = seed;
-    Tensor y = torch::empty_like(x);
-    apply_dropout(static_cast<uint64_t>(seed), p, x, nullptr, y);
-    return y;
+    return dropout_forward(ctx, x, nullptr, p, seed);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    Tensor dy = grads[0].contiguous();
-    Tensor dx = torch::empty_like(dy);
-    apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
-                  ctx->saved_data["p"].toDouble(), dy, nullptr, dx);
-    return {dx, Tensor(), Tensor()};
+    return {dropout_backward(ctx, grads[0].contiguous()), Tensor(), Tensor()};
   }
 };
 
 struct DropoutAddFunction : public torch::autograd::Function<DropoutAddFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& r, double p,
                         int64_t seed) {
-    ctx->saved_data["p"] = p;
-    ctx->saved_data["seed"] = seed;
-    Tensor y = torch::empty_like(x);
-    apply_dropout(static_cast<uint64_t>(seed), p, x, &r, y);
-    return y;
+    return dropout_forward(ctx, x, &r, p, seed);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     Tensor dy = grads[0].contiguous();
-    Tensor dx = torch::empty_like(dy);
-    apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
-                  ctx->saved_data["p"].toDouble(), dy, nullptr, dx);
-    return {dx, dy, Tensor(), Tensor()};
+    return {dropout_backward(ctx, dy), dy, Tensor(), Tensor()};
   }
 };
 

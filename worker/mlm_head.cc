@@ -51,15 +51,8 @@ HeadOutput MaskedLmHeadImpl::forward(const HeadInput& input, const torch::Tensor
   auto flat_labels = labels.reshape({-1}).to(input.sequence.device(), torch::kLong);
   auto positions = (flat_labels != kIgnoreIndex).nonzero().squeeze(1);
   auto hidden = input.sequence.reshape({-1, input.sequence.size(-1)}).index_select(0, positions);
-  out.logits = logits(hidden, input.word_embeddings);  // (N, V)
-  auto target = flat_labels.index_select(0, positions);
   // Mean over labelled positions (NaN when there are none, as torch's cross-entropy).
-  out.loss = torch::cross_entropy_loss(out.logits, target);
-  return out;
-}
-
-torch::Tensor MaskedLmHeadImpl::predict(const HeadOutput& output, const HeadInput&) const {
-  return output.logits.argmax(-1);
+  return with_class_loss(logits(hidden, input.word_embeddings), flat_labels.index_select(0, positions));  // (N, V)
 }
 
 TaskHead make_masked_lm_head(const HeadSpec& spec, const BertConfig& config) {

@@ -30,7 +30,6 @@ class MaskedLmHeadImpl : public TaskHeadImpl {
  public:
   MaskedLmHeadImpl(const HeadSpec& spec, const BertConfig& config);
   HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override;
-  torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const override;
   // Vocabulary logits of hidden states (..., H) -> (..., V).
   torch::Tensor logits(const torch::Tensor& hidden, const torch::Tensor& word_embeddings);
 

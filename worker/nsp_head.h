@@ -8,13 +8,6 @@
 
 namespace mtdnn::worker {
 
-class NextSentenceHeadImpl : public TaskHeadImpl {
- public:
-  NextSentenceHeadImpl(const HeadSpec& spec, const BertConfig& config);
-  HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override;
-  torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const override;
-};
-
 TaskHead make_next_sentence_head(const HeadSpec& spec, const BertConfig& config);
 
 }  // namespace mtdnn::worker

@@ -7,15 +7,9 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "worker/fused_ops.h"
 #include "tensor_io/shape_format.h"
 
 namespace mtdnn::worker {
-
-RankingHeadImpl::RankingHeadImpl(const HeadSpec& spec, const BertConfig& config)
-    : TaskHeadImpl(spec) {
-  register_linear(config.hidden_size, 1, config.initializer_range);
-}
 
 torch::Tensor group_sizes_from_offsets(const torch::Tensor& offsets) {
   MTDNN_INPUT_CHECK(offsets.dim() == 1 && offsets.size(0) >= 1,
@@ -56,26 +50,34 @@ torch::Tensor scores_by_group(const torch::Tensor& scores, const torch::Tensor& 
   return padded.index_put({rows, cols}, scores);  // (G, Kmax)
 }
 
-HeadOutput RankingHeadImpl::forward(const HeadInput& input, const torch::Tensor& labels) {
-  auto x = ops::dropout(input.pooled, spec().dropout_p, is_training());  // (B, H)
-  HeadOutput out;
-  out.logits = ops::linear(x, weight_, bias_).squeeze(-1);  // (B) one score per candidate
-  if (labels.defined()) {
+namespace {
+
+class RankingHeadImpl : public TaskHeadImpl {
+ public:
+  RankingHeadImpl(const HeadSpec& spec, const BertConfig& config) : TaskHeadImpl(spec) {
+    register_linear(config.hidden_size, 1, config.initializer_range);
+  }
+
+  HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override {
+    HeadOutput out{project_pooled(input).squeeze(-1), {}};  // (B) one score per candidate
+    if (!labels.defined()) return out;
     auto grouped = scores_by_group(out.logits, input.group_sizes, spec().task);  // (G, Kmax)
     check_labels(spec(), labels, 1, grouped.size(0), /*integer=*/true);
     auto target = labels.to(grouped.device(), torch::kLong);
     auto sizes = input.group_sizes.to(grouped.device(), torch::kLong);
     MTDNN_INPUT_CHECK((target >= 0).logical_and(target < sizes).all().item<bool>(),
-                      "task '{}': a ranking label is not the index of a candidate in its group",
-                      spec().task);
+                      "task '{}': a ranking label is not the index of a candidate in its group", spec().task);
     out.loss = torch::nll_loss(torch::log_softmax(grouped, 1), target);
+    return out;
   }
-  return out;
-}
 
-torch::Tensor RankingHeadImpl::predict(const HeadOutput& output, const HeadInput& input) const {
-  return scores_by_group(output.logits, input.group_sizes, spec().task).argmax(1);  // (G)
-}
+  // The best-scored candidate of each group.
+  torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const override {
+    return scores_by_group(output.logits, input.group_sizes, spec().task).argmax(1);  // (G)
+  }
+};
+
+}  // namespace
 
 TaskHead make_ranking_head(const HeadSpec& spec, const BertConfig& config) {
   return std::make_shared<RankingHeadImpl>(spec, config);

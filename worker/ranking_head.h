@@ -11,13 +11,6 @@
 
 namespace mtdnn::worker {
 
-class RankingHeadImpl : public TaskHeadImpl {
- public:
-  RankingHeadImpl(const HeadSpec& spec, const BertConfig& config);
-  HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override;
-  torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const override;
-};
-
 TaskHead make_ranking_head(const HeadSpec& spec, const BertConfig& config);
 
 // Group sizes (G) from row offsets (G + 1): [0, 3, 5] -> [3, 2].

@@ -8,13 +8,6 @@
 
 namespace mtdnn::worker {
 
-class RegressionHeadImpl : public TaskHeadImpl {
- public:
-  RegressionHeadImpl(const HeadSpec& spec, const BertConfig& config);
-  HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override;
-  torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const override;
-};
-
 TaskHead make_regression_head(const HeadSpec& spec, const BertConfig& config);
 
 }  // namespace mtdnn::worker

@@ -97,17 +97,7 @@ HeadOutput SanHeadImpl::forward(const HeadInput& input, const torch::Tensor& lab
   auto keep = is_training() && spec().san_step_dropout > 0
                   ? sample_keep_mask(B, K, spec().san_step_dropout, steps.options())
                   : torch::ones({B, K}, steps.options());
-  HeadOutput out;
-  out.logits = combine_steps(steps, keep);  // (B, C) log-probabilities
-  if (labels.defined()) {
-    check_labels(spec(), labels, 1, B, /*integer=*/true);
-    out.loss = torch::nll_loss(out.logits, labels.to(torch::kLong));
-  }
-  return out;
-}
-
-torch::Tensor SanHeadImpl::predict(const HeadOutput& output, const HeadInput&) const {
-  return output.logits.argmax(-1);
+  return with_class_loss(combine_steps(steps, keep), labels, /*log_probs=*/true);  // (B, C) log-probabilities
 }
 
 TaskHead make_san_head(const HeadSpec& spec, const BertConfig& config) {

@@ -24,7 +24,6 @@ class SanHeadImpl : public TaskHeadImpl {
  public:
   SanHeadImpl(const HeadSpec& spec, const BertConfig& config);
   HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override;
-  torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const override;
 
   // Log-probabilities of each step, (B, K, C), for the given memories (tests inspect them).
   torch::Tensor step_log_probs(const HeadInput& input);

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "worker/fused_ops.h"
+
 #include "common/error.h"
 #include "tensor_io/shape_format.h"
 
@@ -44,6 +46,26 @@ void check_labels(const HeadSpec& spec, const torch::Tensor& labels, int64_t dim
   MTDNN_INPUT_CHECK(is_integer == integer, "task '{}' ({} head): labels must be {}, got {}",
                     spec.task, head_kind_name(spec.kind), integer ? "integers" : "floats",
                     c10::toString(labels.scalar_type()));
+}
+
+torch::Tensor TaskHeadImpl::project_pooled(const HeadInput& input, bool dropout) {
+  const torch::Tensor x = dropout ? ops::dropout(input.pooled, spec_.dropout_p, is_training()) : input.pooled;
+  return ops::linear(x, weight_, bias_);
+}
+
+torch::Tensor TaskHeadImpl::predict(const HeadOutput& output, const HeadInput&) const {
+  return output.logits.argmax(-1);
+}
+
+HeadOutput TaskHeadImpl::with_class_loss(torch::Tensor logits, const torch::Tensor& labels, bool log_probs) const {
+  HeadOutput out;
+  out.logits = std::move(logits);
+  if (labels.defined()) {
+    check_labels(spec(), labels, 1, out.logits.size(0), /*integer=*/true);
+    const torch::Tensor target = labels.to(torch::kLong);
+    out.loss = log_probs ? torch::nll_loss(out.logits, target) : torch::cross_entropy_loss(out.logits, target);
+  }
+  return out;
 }
 
 }  // namespace mtdnn::worker

@@ -32,14 +32,21 @@ class TaskHeadImpl : public torch::nn::Module {
   explicit TaskHeadImpl(HeadSpec spec) : spec_(std::move(spec)) {}
   // Computes the head's output and, when `labels` is defined, its loss.
   virtual HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) = 0;
-  // Predictions from an output of forward(): class ids, scores or chosen candidates.
-  virtual torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const = 0;
+  // Predictions from an output of forward(): class ids, scores or chosen candidates. By
+  // default the argmax over the last dimension of the logits (class or token ids).
+  virtual torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const;
   const HeadSpec& spec() const { return spec_; }
 
  protected:
   // Registers `weight` (out, in) ~ N(0, std) and `bias` (out) = 0 on this module, the
   // layout of a torch Linear (and of mt-dnn's `scoring_list.<i>` entries).
   void register_linear(int64_t in_features, int64_t out_features, double std);
+  // Linear(weight_, bias_) of the pooled vector (B, H), after the head's dropout unless
+  // `dropout` is false.
+  torch::Tensor project_pooled(const HeadInput& input, bool dropout = true);
+  // `logits` (N, C) and, when `labels` (N) class ids are given, their mean cross-entropy;
+  // with `log_probs` the logits already are log-probabilities (negative log-likelihood).
+  HeadOutput with_class_loss(torch::Tensor logits, const torch::Tensor& labels, bool log_probs = false) const;
   torch::Tensor weight_, bias_;
 
  private:
