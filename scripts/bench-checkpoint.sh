@@ -12,6 +12,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/bench.sh
+. "$root/scripts/lib/bench.sh"
 update_readme=0
 if [ "${1:-}" = "--update-readme" ]; then update_readme=1; shift; fi
 build=$(cd "${1:-$root/build}" && pwd)
@@ -52,8 +54,6 @@ done <<< "$results"
 echo
 echo "$table"
 if [ "$update_readme" = 1 ]; then
-  { echo "Measured by \`scripts/bench-checkpoint.sh --update-readme\` (medians of ${MTDNN_BENCH_REPEATS:-4} saves; training is"
-    echo "blocked only for the copy into the staging buffer, the write, fsync and commit run in the background):"
-    echo
-    echo "$table"; } | "$root/scripts/readme-block.py" bench:checkpoint
+  echo "$table" | readme_block bench:checkpoint "Measured by \`scripts/bench-checkpoint.sh --update-readme\` (medians of ${MTDNN_BENCH_REPEATS:-4} saves; training is
+blocked only for the copy into the staging buffer, the write, fsync and commit run in the background):"
 fi

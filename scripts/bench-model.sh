@@ -14,25 +14,18 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/bench.sh
+. "$here/scripts/lib/bench.sh"
 shared=${MTDNN_SHARED_DIR:-$here/../shared}
-build=$here/build
-rounds=2
-steps=20
-seq=128
-glue=0
-update_readme=0
-while [ $# -gt 0 ]; do
+build=$here/build rounds=2 steps=20 update_readme=0
+seq=128 glue=0
+bench_option() {
   case "$1" in
-    --rounds) rounds=$2; shift 2 ;;
-    --steps) steps=$2; shift 2 ;;
-    --seq) seq=$2; shift 2 ;;
-    --glue) glue=1; shift ;;
-    --update-readme) update_readme=1; shift ;;
-    --build) build=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "bench-model: unknown argument $1" >&2; exit 2 ;;
+    --seq) seq=$2; used=2 ;;
+    --glue) glue=1; used=1 ;;
   esac
-done
+}
+bench_args bench-model "$@"
 
 bench=$build/bin/mtdnn-bench-model-torch
 ref=$shared/bench/ref_mtdnn.py
@@ -46,9 +39,6 @@ fi
 workload=(--batch 32 --steps "$steps" --seq "$seq")
 if [ "$glue" = 1 ]; then workload+=(--lengths "$shared/bench/lengths"); fi
 ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
-
-# shellcheck source=scripts/lib/bench.sh
-. "$here/scripts/lib/bench.sh"
 
 echo "bench-model: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 best_cpp=0 best_cpp_line="" best_cpp_gflops=0 flop_line="" best_ref=0 best_ref_cfg="" peak=0 peak_line=""
@@ -89,10 +79,7 @@ awk "BEGIN{printf \"ratio       %.2fx real tokens/s (C++ / reference)\n\", $best
 echo "$summary"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$update_readme" = 1 ]; then
-  { echo "Measured by \`scripts/bench-model.sh --update-readme$( [ "$glue" = 1 ] && echo " --glue")\` (BERT-mini, batch 32, $( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "length $seq"),"
-    echo "forward + backward + AdamW step, best of $rounds rounds of $steps steps; MFU against the GEMM peak measured in the same run):"
-    echo
-    echo '```'
-    echo "$summary"
-    echo '```'; } | "$here/scripts/readme-block.py" bench:model
+  printf '```\n%s\n```\n' "$summary" | readme_block bench:model \
+    "Measured by \`scripts/bench-model.sh --update-readme$( [ "$glue" = 1 ] && echo " --glue")\` (BERT-mini, batch 32, $( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "length $seq"),
+forward + backward + AdamW step, best of $rounds rounds of $steps steps; MFU against the GEMM peak measured in the same run):"
 fi

@@ -20,23 +20,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-shared=${MTDNN_SHARED_DIR:-$here/../shared}
-build=$here/build
-rounds=2
-steps=60
-update_readme=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) rounds=$2; shift 2 ;;
-    --steps) steps=$2; shift 2 ;;
-    --update-readme) update_readme=1; shift ;;
-    --build) build=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-    *) echo "bench-train: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
 # shellcheck source=scripts/lib/bench.sh
 . "$here/scripts/lib/bench.sh"
+shared=${MTDNN_SHARED_DIR:-$here/../shared}
+build=$here/build rounds=2 steps=60 update_readme=0
+bench_args bench-train "$@"
 
 ref=$shared/bench/ref_mtdnn.py
 glue=$shared/data/glue
@@ -140,8 +128,6 @@ echo "== summary (BERT-mini, batch 32, max length 128, GLUE CoLA/SST-2/MRPC/STS-
 echo "$report"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$update_readme" = 1 ]; then
-  { echo "Measured by \`scripts/bench-train.sh --update-readme\` ($rounds rounds of $steps steps; loader wait and"
-    echo "exposed all-reduce are shares of rank 0's step-loop time):"
-    echo
-    echo "$report"; } | "$here/scripts/readme-block.py" bench:train
+  echo "$report" | readme_block bench:train "Measured by \`scripts/bench-train.sh --update-readme\` ($rounds rounds of $steps steps; loader wait and
+exposed all-reduce are shares of rank 0's step-loop time):"
 fi

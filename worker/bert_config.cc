@@ -35,6 +35,25 @@ void read_key(const json& j, const char* key, T* out, const std::string& where) 
   }
 }
 
+// Every key of config.json this project reads and writes, once: the visitor receives the
+// key and a pointer to the field.
+template <typename Config, typename Visit>
+void for_each_key(Config& c, Visit&& visit) {
+  visit("vocab_size", &c.vocab_size);
+  visit("hidden_size", &c.hidden_size);
+  visit("num_hidden_layers", &c.num_hidden_layers);
+  visit("num_attention_heads", &c.num_attention_heads);
+  visit("intermediate_size", &c.intermediate_size);
+  visit("hidden_act", &c.hidden_act);
+  visit("hidden_dropout_prob", &c.hidden_dropout_prob);
+  visit("attention_probs_dropout_prob", &c.attention_probs_dropout_prob);
+  visit("max_position_embeddings", &c.max_position_embeddings);
+  visit("type_vocab_size", &c.type_vocab_size);
+  visit("layer_norm_eps", &c.layer_norm_eps);
+  visit("initializer_range", &c.initializer_range);
+  visit("pad_token_id", &c.pad_token_id);
+}
+
 }  // namespace
 
 void BertConfig::validate(const std::string& where) const {
@@ -76,19 +95,7 @@ BertConfig parse_bert_config(const std::string& json_text, const std::string& wh
                       where, it->get<std::string>());
   }
   BertConfig c;
-  read_key(j, "vocab_size", &c.vocab_size, where);
-  read_key(j, "hidden_size", &c.hidden_size, where);
-  read_key(j, "num_hidden_layers", &c.num_hidden_layers, where);
-  read_key(j, "num_attention_heads", &c.num_attention_heads, where);
-  read_key(j, "intermediate_size", &c.intermediate_size, where);
-  read_key(j, "hidden_act", &c.hidden_act, where);
-  read_key(j, "hidden_dropout_prob", &c.hidden_dropout_prob, where);
-  read_key(j, "attention_probs_dropout_prob", &c.attention_probs_dropout_prob, where);
-  read_key(j, "max_position_embeddings", &c.max_position_embeddings, where);
-  read_key(j, "type_vocab_size", &c.type_vocab_size, where);
-  read_key(j, "layer_norm_eps", &c.layer_norm_eps, where);
-  read_key(j, "initializer_range", &c.initializer_range, where);
-  read_key(j, "pad_token_id", &c.pad_token_id, where);
+  for_each_key(c, [&](const char* key, auto* field) { read_key(j, key, field, where); });
   c.validate(where);
   return c;
 }
@@ -104,21 +111,9 @@ BertConfig read_bert_config(const std::string& path) {
 std::string bert_config_to_json(const BertConfig& c) {
   json j = json::object();  // nlohmann::json keeps keys sorted
   j["architectures"] = json::array({"BertModel"});
-  j["attention_probs_dropout_prob"] = c.attention_probs_dropout_prob;
-  j["hidden_act"] = c.hidden_act;
-  j["hidden_dropout_prob"] = c.hidden_dropout_prob;
-  j["hidden_size"] = c.hidden_size;
-  j["initializer_range"] = c.initializer_range;
-  j["intermediate_size"] = c.intermediate_size;
-  j["layer_norm_eps"] = c.layer_norm_eps;
-  j["max_position_embeddings"] = c.max_position_embeddings;
   j["model_type"] = "bert";
-  j["num_attention_heads"] = c.num_attention_heads;
-  j["num_hidden_layers"] = c.num_hidden_layers;
-  j["pad_token_id"] = c.pad_token_id;
   j["position_embedding_type"] = "absolute";
-  j["type_vocab_size"] = c.type_vocab_size;
-  j["vocab_size"] = c.vocab_size;
+  for_each_key(c, [&](const char* key, const auto* field) { j[key] = *field; });
   return j.dump(2) + "\n";
 }
 

@@ -1,6 +1,8 @@
 // Classification head (see classification_head.h).
 #include "worker/classification_head.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "common/error.h"
@@ -10,10 +12,10 @@ namespace {
 
 class ClassificationHeadImpl : public TaskHeadImpl {
  public:
-  ClassificationHeadImpl(const HeadSpec& spec, const BertConfig& config) : TaskHeadImpl(spec) {
+  ClassificationHeadImpl(const HeadSpec& spec, const BertConfig& config)
+      : TaskHeadImpl(spec, config, std::max<int64_t>(spec.n_class, 2)) {
     MTDNN_INPUT_CHECK(spec.n_class >= 2, "task '{}': a classification head needs n_class >= 2, got {}",
                       spec.task, spec.n_class);
-    register_linear(config.hidden_size, spec.n_class, config.initializer_range);
   }
 
   HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override {

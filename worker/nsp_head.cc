@@ -9,9 +9,7 @@ namespace {
 
 class NextSentenceHeadImpl : public TaskHeadImpl {
  public:
-  NextSentenceHeadImpl(const HeadSpec& spec, const BertConfig& config) : TaskHeadImpl(spec) {
-    register_linear(config.hidden_size, 2, config.initializer_range);
-  }
+  NextSentenceHeadImpl(const HeadSpec& spec, const BertConfig& config) : TaskHeadImpl(spec, config, 2) {}
 
   HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override {
     return with_class_loss(project_pooled(input, /*dropout=*/false), labels);  // logits (B, 2)

@@ -54,9 +54,7 @@ namespace {
 
 class RankingHeadImpl : public TaskHeadImpl {
  public:
-  RankingHeadImpl(const HeadSpec& spec, const BertConfig& config) : TaskHeadImpl(spec) {
-    register_linear(config.hidden_size, 1, config.initializer_range);
-  }
+  RankingHeadImpl(const HeadSpec& spec, const BertConfig& config) : TaskHeadImpl(spec, config, 1) {}
 
   HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override {
     HeadOutput out{project_pooled(input).squeeze(-1), {}};  // (B) one score per candidate

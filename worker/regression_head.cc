@@ -9,9 +9,7 @@ namespace {
 
 class RegressionHeadImpl : public TaskHeadImpl {
  public:
-  RegressionHeadImpl(const HeadSpec& spec, const BertConfig& config) : TaskHeadImpl(spec) {
-    register_linear(config.hidden_size, 1, config.initializer_range);
-  }
+  RegressionHeadImpl(const HeadSpec& spec, const BertConfig& config) : TaskHeadImpl(spec, config, 1) {}
 
   HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override {
     HeadOutput out;

@@ -30,8 +30,9 @@ const char* head_kind_name(HeadKind kind) {
   return "unknown";
 }
 
-void TaskHeadImpl::register_linear(int64_t in_features, int64_t out_features, double std) {
-  weight_ = register_parameter("weight", torch::empty({out_features, in_features}).normal_(0, std));
+TaskHeadImpl::TaskHeadImpl(HeadSpec spec, const BertConfig& config, int64_t out_features) : spec_(std::move(spec)) {
+  weight_ = register_parameter(
+      "weight", torch::empty({out_features, config.hidden_size}).normal_(0, config.initializer_range));
   bias_ = register_parameter("bias", torch::zeros({out_features}));
 }
 

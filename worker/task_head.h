@@ -9,6 +9,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include "worker/bert_config.h"
 #include "worker/head_spec.h"
 
 namespace mtdnn::worker {
@@ -30,6 +31,10 @@ struct HeadOutput {
 class TaskHeadImpl : public torch::nn::Module {
  public:
   explicit TaskHeadImpl(HeadSpec spec) : spec_(std::move(spec)) {}
+  // A head with one projection of the pooled vector: `weight` (out, H) ~ N(0, the config's
+  // initializer_range) and `bias` (out) = 0, the layout of a torch Linear (and of mt-dnn's
+  // `scoring_list.<i>` entries).
+  TaskHeadImpl(HeadSpec spec, const BertConfig& config, int64_t out_features);
   // Computes the head's output and, when `labels` is defined, its loss.
   virtual HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) = 0;
   // Predictions from an output of forward(): class ids, scores or chosen candidates. By
@@ -38,9 +43,6 @@ class TaskHeadImpl : public torch::nn::Module {
   const HeadSpec& spec() const { return spec_; }
 
  protected:
-  // Registers `weight` (out, in) ~ N(0, std) and `bias` (out) = 0 on this module, the
-  // layout of a torch Linear (and of mt-dnn's `scoring_list.<i>` entries).
-  void register_linear(int64_t in_features, int64_t out_features, double std);
   // Linear(weight_, bias_) of the pooled vector (B, H), after the head's dropout unless
   // `dropout` is false.
   torch::Tensor project_pooled(const HeadInput& input, bool dropout = true);

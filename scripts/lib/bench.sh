@@ -16,3 +16,32 @@ wait_idle() {
 
 # gt A B: true when the number A is greater than B.
 gt() { awk "BEGIN{exit !($1 > $2)}"; }
+
+# bench_args NAME ARGS...: the options the benchmarks share, into $rounds, $steps,
+# $update_readme and $build (their defaults set by the script first); -h/--help prints the
+# script's opening comment. Any other option goes to the script's bench_option function
+# (when it has one), which sets $used to the number of words it took (0: not its option).
+bench_args() {
+  local name=$1
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --rounds) rounds=$2; shift 2 ;;
+      --steps) steps=$2; shift 2 ;;
+      --update-readme) update_readme=1; shift ;;
+      --build) build=$2; shift 2 ;;
+      -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+      *)
+        used=0
+        if declare -F bench_option >/dev/null; then bench_option "$@"; fi
+        [ "$used" -gt 0 ] || { echo "$name: unknown argument $1" >&2; exit 2; }
+        shift "$used" ;;
+    esac
+  done
+}
+
+# readme_block NAME INTRO: README.md's NAME block becomes INTRO, a blank line and standard
+# input (scripts/readme-block.py).
+readme_block() {
+  { echo "$2"; echo; cat; } | "$(dirname "${BASH_SOURCE[0]}")/../readme-block.py" "$1"
+}
