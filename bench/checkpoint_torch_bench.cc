@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "common/command_line.h"
 #include "checkpoints/checkpoint_reader.h"
 #include "checkpoints/checkpoint_writer.h"
 #include "worker/bert_config.h"
@@ -23,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace mtdnn::checkpoints;
 using Clock = std::chrono::steady_clock;
+namespace po = boost::program_options;
 
 struct Args {
   std::string dir = (fs::temp_directory_path() / "mtdnn-bench-checkpoint").string();
@@ -30,43 +33,27 @@ struct Args {
   int repeats = 4;
 };
 
-void usage() {
-  std::printf(
-      "usage: mtdnn-bench-checkpoint-torch [--dir DIR] [--sizes mini,base] [--repeats N]\n"
-      "Saves each state N times (asynchronously, waiting for each write before the next save,\n"
-      "as training does when saves are further apart than one write), once synchronously,\n"
-      "and loads it once with checksums. Prints a summary per state, then one line\n"
-      "RESULT <size> <params> <bytes> <stall_first_s> <stall_steady_s> <write_s> <sync_s> <load_s>.\n");
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (k == "--dir") {
-      a.dir = next();
-    } else if (k == "--repeats") {
-      a.repeats = std::max(2, std::stoi(next()));
-    } else if (k == "--sizes") {
-      a.sizes.clear();
-      std::string s = next();
-      for (size_t start = 0; start <= s.size();) {
-        size_t comma = std::min(s.find(',', start), s.size());
-        if (comma > start) a.sizes.push_back(s.substr(start, comma - start));
-        start = comma + 1;
-      }
-    } else {
-      usage();
-      std::exit(k == "--help" || k == "-h" ? 0 : 2);
-    }
-  }
+  std::string sizes = "mini,base";
+  po::options_description desc(
+      "mtdnn-bench-checkpoint-torch: saves each state N times (asynchronously, waiting for each\n"
+      "write before the next save, as training does when saves are further apart than one write),\n"
+      "once synchronously, and loads it once with checksums. Prints a summary per state, then one\n"
+      "line RESULT <size> <params> <bytes> <stall_first_s> <stall_steady_s> <write_s> <sync_s> <load_s>.\n\n"
+      "Options");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("dir", po::value(&a.dir)->default_value(a.dir), "folder to write the checkpoints in")
+      ("sizes", po::value(&sizes)->default_value(sizes), "comma-separated states: mini, base")
+      ("repeats", po::value(&a.repeats)->default_value(a.repeats), "saves per state (at least 2)");
+  po::variables_map vm;
+  mtdnn::parse_command_line_or_exit(argc, argv, desc, vm);
+  a.repeats = std::max(2, a.repeats);
+  a.sizes.clear();
+  std::stringstream list(sizes);
+  for (std::string size; std::getline(list, size, ',');)
+    if (!size.empty()) a.sizes.push_back(size);
   return a;
 }
 

@@ -18,6 +18,7 @@
 
 #include <torch/torch.h>
 
+#include "common/command_line.h"
 #include "worker/cpu_runtime.h"
 #include "worker/optimizer.h"
 #include "worker/mtdnn_model.h"
@@ -26,9 +27,10 @@ namespace {
 
 using namespace mtdnn::worker;
 using Clock = std::chrono::steady_clock;
+namespace po = boost::program_options;
 
 struct Args {
-  int layers = 4, hidden = 256, heads = 4, intermediate = 1024, vocab = 30522;
+  BertConfig config = bert_mini_config();  // --layers, --hidden, --heads, --intermediate, --vocab
   int batch = 32, seq = 128, steps = 20, warmup = 3, threads = 2, seed = 0;
   int gemm = 2048;          // size of the square GEMM that measures the peak
   std::string lengths;      // folder of <TASK>.txt row lengths: real GLUE batches
@@ -37,47 +39,38 @@ struct Args {
   bool dropout = true;
 };
 
-void usage() {
-  std::printf(
-      "usage: mtdnn-bench-model-torch [--layers N] [--hidden N] [--heads N] [--intermediate N]\n"
-      "  [--vocab N] [--batch N] [--seq N] [--lengths DIR] [--steps N] [--warmup N]\n"
-      "  [--threads N] [--seed N] [--gemm N] [--reference-ops] [--no-runtime] [--no-dropout]\n"
-      "Prints: steps/s S tokens/s T sequences/s Q padded_tokens/s P (tokens = real tokens),\n"
-      "then the GEMM peak, the model GFLOP per step and the MFU against the peak.\n");
-}
-
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (k == "--layers") a.layers = std::stoi(next());
-    else if (k == "--hidden") a.hidden = std::stoi(next());
-    else if (k == "--heads") a.heads = std::stoi(next());
-    else if (k == "--intermediate") a.intermediate = std::stoi(next());
-    else if (k == "--vocab") a.vocab = std::stoi(next());
-    else if (k == "--batch") a.batch = std::stoi(next());
-    else if (k == "--seq") a.seq = std::stoi(next());
-    else if (k == "--lengths") a.lengths = next();
-    else if (k == "--steps") a.steps = std::stoi(next());
-    else if (k == "--warmup") a.warmup = std::stoi(next());
-    else if (k == "--threads") a.threads = std::stoi(next());
-    else if (k == "--seed") a.seed = std::stoi(next());
-    else if (k == "--gemm") a.gemm = std::stoi(next());
-    else if (k == "--reference-ops") a.fused = false;
-    else if (k == "--no-runtime") a.runtime = false;
-    else if (k == "--no-dropout") a.dropout = false;
-    else {
-      usage();
-      std::exit(k == "--help" || k == "-h" ? 0 : 2);
-    }
-  }
+  bool reference_ops = false, no_runtime = false, no_dropout = false;
+  BertConfig& c = a.config;
+  po::options_description desc(
+      "mtdnn-bench-model-torch: training steps of the C++ model on a fixed workload.\n"
+      "Prints: steps/s S tokens/s T sequences/s Q padded_tokens/s P (tokens = real tokens),\n"
+      "then the GEMM peak, the model GFLOP per step and the MFU against the peak.\n\nOptions");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("layers", po::value(&c.num_hidden_layers)->default_value(c.num_hidden_layers), "encoder layers")
+      ("hidden", po::value(&c.hidden_size)->default_value(c.hidden_size), "hidden size")
+      ("heads", po::value(&c.num_attention_heads)->default_value(c.num_attention_heads), "attention heads")
+      ("intermediate", po::value(&c.intermediate_size)->default_value(c.intermediate_size), "feed-forward width")
+      ("vocab", po::value(&c.vocab_size)->default_value(c.vocab_size), "vocabulary size")
+      ("batch", po::value(&a.batch)->default_value(a.batch), "sequences per step")
+      ("seq", po::value(&a.seq)->default_value(a.seq), "fixed sequence length (without --lengths)")
+      ("lengths", po::value(&a.lengths), "folder of <TASK>.txt real row lengths (GLUE batch shapes)")
+      ("steps", po::value(&a.steps)->default_value(a.steps), "timed steps")
+      ("warmup", po::value(&a.warmup)->default_value(a.warmup), "untimed steps first")
+      ("threads", po::value(&a.threads)->default_value(a.threads), "intra-op threads")
+      ("seed", po::value(&a.seed)->default_value(a.seed), "seed of weights and workload")
+      ("gemm", po::value(&a.gemm)->default_value(a.gemm), "size of the square GEMM that measures the peak")
+      ("reference-ops", po::bool_switch(&reference_ops), "LibTorch reference ops instead of the fused ones")
+      ("no-runtime", po::bool_switch(&no_runtime), "leave BLAS threads and malloc as they are")
+      ("no-dropout", po::bool_switch(&no_dropout), "dropout 0 everywhere");
+  po::variables_map vm;
+  mtdnn::parse_command_line_or_exit(argc, argv, desc, vm);
+  a.fused = !reference_ops;
+  a.runtime = !no_runtime;
+  a.dropout = !no_dropout;
+  if (!a.dropout) c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0;
   return a;
 }
 
@@ -158,13 +151,7 @@ int main(int argc, char** argv) {
   std::string runtime = "runtime untouched";
   if (a.runtime) runtime = configure_cpu_runtime({a.threads, true, true});
 
-  BertConfig config;
-  config.num_hidden_layers = a.layers;
-  config.hidden_size = a.hidden;
-  config.num_attention_heads = a.heads;
-  config.intermediate_size = a.intermediate;
-  config.vocab_size = a.vocab;
-  if (!a.dropout) config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0;
+  const BertConfig& config = a.config;
   const Workload work = make_workload(a);
   MtdnnModelOptions options;
   options.config = config;
@@ -186,7 +173,7 @@ int main(int argc, char** argv) {
   adamw.kind = OptimizerKind::kAdamW;
   Optimizer optimizer(std::move(named), adamw);
 
-  const int64_t H = a.hidden, I = a.intermediate, L = a.layers;
+  const int64_t H = config.hidden_size, I = config.intermediate_size, L = config.num_hidden_layers;
   auto step = [&](int k) {
     const auto& [task, start] = work.batches[k % work.batches.size()];
     const auto& all = work.lengths.at(task);
@@ -195,7 +182,7 @@ int main(int argc, char** argv) {
     auto lens = torch::tensor(ls, torch::kLong);
     auto mask = (torch::arange(T).unsqueeze(0) < lens.unsqueeze(1)).to(torch::kLong);  // (B, T)
     ModelInput in;
-    in.input_ids = torch::randint(1000, a.vocab, {B, T}, torch::kLong) * mask;
+    in.input_ids = torch::randint(1000, config.vocab_size, {B, T}, torch::kLong) * mask;
     in.token_type_ids = torch::zeros({B, T}, torch::kLong);
     in.attention_mask = mask;
     const int c = n_class(task);
@@ -241,8 +228,9 @@ int main(int argc, char** argv) {
               a.gemm, a.gemm, a.gemm, a.threads, mm_peak, gemm_backend_name(), sgemm_peak);
   std::printf("model_gflop_per_step %.2f achieved_gflops %.1f mfu %.1f%%\n",
               total.flops / a.steps / 1e9, achieved, 100 * achieved / peak);
-  std::printf("config L=%d H=%d A=%d I=%d V=%d batch=%d %s threads=%d ops=%s; %s\n", a.layers,
-              a.hidden, a.heads, a.intermediate, a.vocab, a.batch,
+  std::printf("config L=%ld H=%ld A=%ld I=%ld V=%ld batch=%d %s threads=%d ops=%s; %s\n",
+              static_cast<long>(L), static_cast<long>(H), static_cast<long>(config.num_attention_heads),
+              static_cast<long>(I), static_cast<long>(config.vocab_size), a.batch,
               a.lengths.empty() ? ("seq=" + std::to_string(a.seq)).c_str() : "GLUE lengths",
               a.threads, a.fused ? "fused" : "reference", runtime.c_str());
   return 0;

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/command_line.h"
+#include "common/program_main.h"
 #include "common/error.h"
 #include "preprocess/pair_truncation.h"
 #include "preprocess/vocab.h"
@@ -22,6 +24,7 @@ namespace {
 
 using namespace mtdnn;
 using namespace mtdnn::preprocess;
+namespace po = boost::program_options;
 
 struct Row {
   std::string_view a;
@@ -30,31 +33,28 @@ struct Row {
 };
 
 int run(int argc, char** argv) {
-  std::vector<std::string> positional;
-  bool lower = true;
+  std::string pairs_path, vocab_path;
+  bool cased = false;
   long max_len = 512, repeats = 5;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--cased")) {
-      lower = false;
-    } else if (!std::strcmp(argv[i], "--uncased")) {
-      lower = true;
-    } else if (!std::strcmp(argv[i], "--max-len") && i + 1 < argc) {
-      max_len = std::strtol(argv[++i], nullptr, 10);
-    } else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) {
-      repeats = std::strtol(argv[++i], nullptr, 10);
-    } else {
-      positional.push_back(argv[i]);
-    }
-  }
-  MTDNN_INPUT_CHECK(positional.size() == 2 && max_len >= 3 && repeats >= 1,
-                    "usage: mtdnn-bench-tokenizer PAIRS VOCAB [--cased] [--max-len N>=3] "
-                    "[--repeats N>=1]");
-  Vocab vocab = Vocab::load(positional[1]);
-  WordPieceTokenizer tokenizer(vocab, lower);
+  po::options_description desc("usage: mtdnn-bench-tokenizer PAIRS VOCAB [options]\n\nOptions");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("pairs", po::value(&pairs_path)->required(), "TSV of text pairs (positional)")
+      ("vocab", po::value(&vocab_path)->required(), "vocab.txt (positional)")
+      ("cased", po::bool_switch(&cased), "keep case and accents (default: uncased)")
+      ("max-len", po::value(&max_len)->default_value(max_len), "maximum tokens per pair (>= 3)")
+      ("repeats", po::value(&repeats)->default_value(repeats), "timed passes (>= 1)");
+  po::positional_options_description positional;
+  positional.add("pairs", 1).add("vocab", 1);
+  po::variables_map vm;
+  parse_command_line_or_exit(argc, argv, desc, vm, positional);
+  MTDNN_INPUT_CHECK(max_len >= 3 && repeats >= 1, "--max-len must be >= 3 and --repeats >= 1");
+  Vocab vocab = Vocab::load(vocab_path);
+  WordPieceTokenizer tokenizer(vocab, !cased);
 
   // The whole file in memory first: the rounds time tokenization, not reading.
-  std::ifstream in(positional[0], std::ios::binary);
-  MTDNN_INPUT_CHECK(in.good(), "{}: cannot open", positional[0]);
+  std::ifstream in(pairs_path, std::ios::binary);
+  MTDNN_INPUT_CHECK(in.good(), "{}: cannot open", pairs_path);
   std::ostringstream buf;
   buf << in.rdbuf();
   const std::string content = buf.str();
@@ -91,7 +91,7 @@ int run(int argc, char** argv) {
   std::printf(
       "{\"impl\": \"mtdnn\", \"mode\": \"single thread\", \"vocab\": \"%s\", \"rows\": %zu, "
       "\"tokens\": %zu, \"repeats\": %ld, \"seconds\": %.4f, \"tokens_per_s\": %.0f}\n",
-      lower ? "uncased" : "cased", rows.size(), tokens, repeats, best,
+      cased ? "cased" : "uncased", rows.size(), tokens, repeats, best,
       static_cast<double>(tokens) / best);
   return 0;
 }
@@ -99,10 +99,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mtdnn-bench-tokenizer: %s\n", e.what());
-    return 1;
-  }
+  return mtdnn::program_main<mtdnn::NoUsageError>("mtdnn-bench-tokenizer", [&] { return run(argc, argv); });
 }

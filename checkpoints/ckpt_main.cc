@@ -13,6 +13,7 @@
 #include "checkpoints/checkpoint_verify.h"
 #include "checkpoints/checkpoint_writer.h"
 #include "checkpoints/hf_convert.h"
+#include "common/command_line.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/program_main.h"
@@ -41,17 +42,18 @@ struct Command {
   po::variables_map vm;
 };
 
+// DIR, a checkpoint folder or checkpoint root, as the command's first positional argument.
+void add_dir_argument(Command& c, std::string* dir) {
+  c.desc.add_options()("dir", po::value(dir)->required(), "checkpoint folder or checkpoint root (positional)");
+  c.positional.add("dir", 1);
+}
+
 // Parses argv[2..]; returns false after printing --help.
 bool parse(Command& c, int argc, char** argv) {
   c.desc.add_options()("help,h", "print this help and exit");
-  po::store(po::command_line_parser(argc - 1, argv + 1).options(c.desc).positional(c.positional).run(),
-            c.vm);
-  if (c.vm.count("help")) {
-    std::cout << c.desc << "\n";
-    return false;
-  }
-  po::notify(c.vm);
-  return true;
+  if (mtdnn::parse_command_line_and_config(argc - 1, argv + 1, c.desc, c.vm, c.positional)) return true;
+  std::cout << c.desc << "\n";
+  return false;
 }
 
 bool is_checkpoint_folder(const std::string& dir) {
@@ -97,16 +99,15 @@ std::string tasks_text(const json& meta) {
 }
 
 int cmd_inspect(int argc, char** argv) {
+  std::string dir;
+  bool list_tensors = false, as_json = false;
   Command c{po::options_description(
       "mtdnn-ckpt inspect: summarise a checkpoint\n\n"
       "Usage: mtdnn-ckpt inspect DIR [--tensors] [--json]\n\nOptions"), {}, {}};
-  std::string dir;
-  bool list_tensors = false, as_json = false;
+  add_dir_argument(c, &dir);
   c.desc.add_options()
-      ("dir", po::value(&dir)->required(), "checkpoint folder or checkpoint root (positional)")
       ("tensors", po::bool_switch(&list_tensors), "list every tensor: name, dtype, shape, bytes")
       ("json", po::bool_switch(&as_json), "print the checkpoint's meta.json (without the tensor table)");
-  c.positional.add("dir", 1);
   if (!parse(c, argc, argv)) return 0;
   const std::string path = resolve(dir);
   const Manifest m = read_manifest(path);
@@ -169,17 +170,16 @@ int cmd_inspect(int argc, char** argv) {
 }
 
 int cmd_verify(int argc, char** argv) {
+  std::string dir;
+  bool quick = false;
   Command c{po::options_description(
       "mtdnn-ckpt verify: check a checkpoint (or every checkpoint of a root) for completeness\n"
       "and integrity: DONE marker, meta.json digest, format, sizes, header, every tensor's\n"
       "SHA-256. Prints one line per problem naming the file and tensor; exit 1 on any.\n\n"
       "Usage: mtdnn-ckpt verify DIR [--quick]\n\nOptions"), {}, {}};
-  std::string dir;
-  bool quick = false;
+  add_dir_argument(c, &dir);
   c.desc.add_options()
-      ("dir", po::value(&dir)->required(), "checkpoint folder or checkpoint root (positional)")
       ("quick", po::bool_switch(&quick), "skip the tensor checksums (structure only)");
-  c.positional.add("dir", 1);
   if (!parse(c, argc, argv)) return 0;
   const VerifyLevel level = quick ? VerifyLevel::kStructure : VerifyLevel::kChecksums;
   std::vector<std::string> folders;
@@ -224,17 +224,17 @@ int cmd_verify(int argc, char** argv) {
 }
 
 int cmd_export_hf(int argc, char** argv) {
+  std::string dir, out;
   Command c{po::options_description(
       "mtdnn-ckpt export-hf: write a checkpoint's model as a Hugging Face BERT directory:\n"
       "model.safetensors (encoder under BertModel keys, task heads under heads.<task>.,\n"
       "masked-LM / next-sentence heads under cls.*), config.json, and mtdnn.json (the head\n"
       "descriptions, so that import-hf can restore the heads too).\n\n"
       "Usage: mtdnn-ckpt export-hf DIR OUT\n\nOptions"), {}, {}};
-  std::string dir, out;
+  add_dir_argument(c, &dir);
   c.desc.add_options()
-      ("dir", po::value(&dir)->required(), "checkpoint folder or checkpoint root (positional)")
       ("out", po::value(&out)->required(), "output folder, created when missing (positional)");
-  c.positional.add("dir", 1).add("out", 1);
+  c.positional.add("out", 1);
   if (!parse(c, argc, argv)) return 0;
   const std::string path = resolve(dir);
   const Manifest m = read_manifest(path);
@@ -246,15 +246,15 @@ int cmd_export_hf(int argc, char** argv) {
 }
 
 int cmd_import_hf(int argc, char** argv) {
+  std::string model_dir, out;
+  int64_t step = 0;
+  bool force = false;
   Command c{po::options_description(
       "mtdnn-ckpt import-hf: make an initial checkpoint (model tensors only, step 0, meta.kind\n"
       "\"init\") from a Hugging Face BERT directory (model.safetensors + config.json; with an\n"
       "mtdnn.json from export-hf, the task heads too). Loading is strict: a missing,\n"
       "unexpected or mis-shaped tensor is an error naming it.\n\n"
       "Usage: mtdnn-ckpt import-hf MODEL_DIR OUT [--force]\n\nOptions"), {}, {}};
-  std::string model_dir, out;
-  int64_t step = 0;
-  bool force = false;
   c.desc.add_options()
       ("model-dir", po::value(&model_dir)->required(), "Hugging Face model folder (positional)")
       ("out", po::value(&out)->required(), "checkpoint root to write ckpt-<step> into (positional)")

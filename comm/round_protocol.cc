@@ -120,31 +120,40 @@ std::string encode(const RoundPlan& p) {
       .str();
 }
 
-EpochMessage decode_epoch_message(const std::string& bytes) {
-  Reader r(bytes, "epoch message");
-  EpochMessage m;
+namespace {
+
+// A message of `what`: the version, then `fields` reads the rest, then nothing may be left.
+template <typename Message, typename Fields>
+Message decode_message(const std::string& bytes, const char* what, Fields&& fields) {
+  Reader r(bytes, what);
+  Message m;
   m.version = r.version();
-  m.epoch = r.get<int64_t>();
-  m.seed = r.get<uint64_t>();
+  fields(r, m);
   r.finish();
   return m;
 }
 
+}  // namespace
+
+EpochMessage decode_epoch_message(const std::string& bytes) {
+  return decode_message<EpochMessage>(bytes, "epoch message", [](Reader& r, EpochMessage& m) {
+    m.epoch = r.get<int64_t>();
+    m.seed = r.get<uint64_t>();
+  });
+}
+
 RoundPlan decode_round_plan(const std::string& bytes) {
-  Reader r(bytes, "round plan");
-  RoundPlan p;
-  p.version = r.version();
-  p.step = r.get<int64_t>();
-  p.epoch = r.get<int64_t>();
-  p.index = r.get<int64_t>();
-  p.task = r.get<int32_t>();
-  uint8_t flags = r.get<uint8_t>();
-  r.finish();
-  p.log = flags & 1;
-  p.eval = flags & 2;
-  p.stop = flags & 4;
-  p.checkpoint = flags & 8;
-  return p;
+  return decode_message<RoundPlan>(bytes, "round plan", [](Reader& r, RoundPlan& p) {
+    p.step = r.get<int64_t>();
+    p.epoch = r.get<int64_t>();
+    p.index = r.get<int64_t>();
+    p.task = r.get<int32_t>();
+    const auto flags = r.get<uint8_t>();
+    p.log = flags & 1;
+    p.eval = flags & 2;
+    p.stop = flags & 4;
+    p.checkpoint = flags & 8;
+  });
 }
 
 const std::vector<RoundStatsField> kRoundStatsFields = {

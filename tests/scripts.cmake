@@ -6,7 +6,7 @@
 # Unicode code point. The GLUE check skips (status 77) when the data is absent;
 # $MTDNN_DATA_DIR overrides the data folder.
 add_executable(mtdnn_tokenize_pairs ${CMAKE_CURRENT_SOURCE_DIR}/tools/tokenize_pairs.cc)
-target_link_libraries(mtdnn_tokenize_pairs PRIVATE mtdnn_preprocess)
+target_link_libraries(mtdnn_tokenize_pairs PRIVATE mtdnn_preprocess Boost::program_options)
 find_program(MTDNN_NODE node)
 if(MTDNN_NODE AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/hf/node_modules/tokenizers)
   foreach(casing uncased cased)

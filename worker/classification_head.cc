@@ -29,4 +29,11 @@ TaskHead make_classification_head(const HeadSpec& spec, const BertConfig& config
   return std::make_shared<ClassificationHeadImpl>(spec, config);
 }
 
+TaskHead make_next_sentence_head(const HeadSpec& spec, const BertConfig& config) {
+  HeadSpec two_classes = spec;  // BERT's next-sentence head has no dropout of its own
+  two_classes.n_class = 2;
+  two_classes.dropout_p = 0;
+  return std::make_shared<ClassificationHeadImpl>(two_classes, config);
+}
+
 }  // namespace mtdnn::worker

@@ -10,4 +10,8 @@ namespace mtdnn::worker {
 
 TaskHead make_classification_head(const HeadSpec& spec, const BertConfig& config);
 
+// BERT's next-sentence-prediction head (pretraining; Hugging Face's `cls.seq_relationship`):
+// the same on two classes, 0 = B follows A, without dropout.
+TaskHead make_next_sentence_head(const HeadSpec& spec, const BertConfig& config);
+
 }  // namespace mtdnn::worker

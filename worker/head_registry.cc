@@ -4,7 +4,6 @@
 #include "common/error.h"
 #include "worker/classification_head.h"
 #include "worker/mlm_head.h"
-#include "worker/nsp_head.h"
 #include "worker/ranking_head.h"
 #include "worker/regression_head.h"
 #include "worker/san_head.h"

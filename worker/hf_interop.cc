@@ -9,7 +9,6 @@
 
 #include "common/error.h"
 #include "worker/mlm_head.h"
-#include "worker/nsp_head.h"
 #include "tensor_io/safetensors.h"
 #include "tensor_io/shape_format.h"
 

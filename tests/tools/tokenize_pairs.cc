@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.h"
+#include "common/program_main.h"
 #include "common/error.h"
 #include "preprocess/pair_truncation.h"
 #include "preprocess/vocab.h"
@@ -20,6 +22,7 @@ namespace {
 
 using namespace mtdnn;
 using namespace mtdnn::preprocess;
+namespace po = boost::program_options;
 
 void append_numbers(const std::vector<int32_t>& values, std::string* out) {
   char buf[16];
@@ -31,26 +34,24 @@ void append_numbers(const std::vector<int32_t>& values, std::string* out) {
 }
 
 int run(int argc, char** argv) {
-  std::vector<std::string> positional;
-  int lower = -1;
+  std::string pairs_path, vocab_path;
+  bool uncased = false, cased = false;
   long max_len = -1;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--uncased")) {
-      lower = 1;
-    } else if (!std::strcmp(argv[i], "--cased")) {
-      lower = 0;
-    } else if (!std::strcmp(argv[i], "--max-len") && i + 1 < argc) {
-      max_len = std::strtol(argv[++i], nullptr, 10);
-    } else {
-      positional.push_back(argv[i]);
-    }
-  }
-  MTDNN_INPUT_CHECK(positional.size() == 2 && lower >= 0 && max_len >= 3,
-                    "usage: mtdnn_tokenize_pairs PAIRS VOCAB --uncased|--cased --max-len N "
-                    "(N >= 3)");
-  const std::string& pairs_path = positional[0];
-  Vocab vocab = Vocab::load(positional[1]);
-  WordPieceTokenizer tokenizer(vocab, lower == 1);
+  po::options_description desc("usage: mtdnn_tokenize_pairs PAIRS VOCAB --uncased|--cased --max-len N\n\nOptions");
+  desc.add_options()
+      ("help,h", "print this help")
+      ("pairs", po::value(&pairs_path)->required(), "TSV of text pairs (positional)")
+      ("vocab", po::value(&vocab_path)->required(), "vocab.txt (positional)")
+      ("uncased", po::bool_switch(&uncased), "lower-case and strip accents")
+      ("cased", po::bool_switch(&cased), "keep case and accents")
+      ("max-len", po::value(&max_len)->required(), "maximum tokens per pair (>= 3)");
+  po::positional_options_description positional;
+  positional.add("pairs", 1).add("vocab", 1);
+  po::variables_map vm;
+  parse_command_line_or_exit(argc, argv, desc, vm, positional);
+  MTDNN_INPUT_CHECK(uncased != cased && max_len >= 3, "give one of --uncased and --cased, and --max-len >= 3");
+  Vocab vocab = Vocab::load(vocab_path);
+  WordPieceTokenizer tokenizer(vocab, uncased);
 
   std::ifstream in(pairs_path, std::ios::binary);
   MTDNN_INPUT_CHECK(in.good(), "{}: cannot open", pairs_path);
@@ -86,10 +87,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mtdnn_tokenize_pairs: %s\n", e.what());
-    return 1;
-  }
+  return mtdnn::program_main<mtdnn::NoUsageError>("mtdnn_tokenize_pairs", [&] { return run(argc, argv); });
 }
