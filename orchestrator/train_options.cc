@@ -111,7 +111,7 @@ void for_each_option(TrainOptions& o, Visit&& visit) {
                "abort after this many consecutive steps with NaN/Inf gradients (each is skipped)", &kAtLeast1});
   visit(Option{"backend", Choice<comm::CommBackend>{&o.backend, comm::parse_comm_backend, comm::to_string},
                "gradient all-reduce: mpi, gloo or nccl"});
-  visit(Option{"threads", &o.threads, "intra-op threads per rank (0: cores / ranks on this node)", &kAtLeast0});
+  visit(Option{"threads", &o.threads, "intra-op threads per rank (0: the cores its CPU affinity allows, at most cores / ranks on this node)", &kAtLeast0});
   visit(Option{"prefetch", &o.prefetch, "batches loaded ahead of compute", &kAtLeast0});
   visit(Option{"out", &o.out_dir, "output folder: config.json, metrics.jsonl, predictions/, model/"});
   visit(Option{"log-every", &o.log_every, "steps between training records", &kAtLeast1});

@@ -54,7 +54,7 @@ struct TrainOptions {
   // Execution.
   comm::CommBackend backend = comm::CommBackend::kMpi;  // gradient all-reduce: mpi | gloo | nccl
   comm::CommEndpoints endpoints;        // from the environment (train_main.cc), not flags
-  int threads = 0;                      // intra-op threads per rank; 0: cores / ranks on this node
+  int threads = 0;                      // intra-op threads per rank; 0: usable cores, at most cores / ranks on this node
   int prefetch = 2;                     // batches loaded ahead
 
   // Output.

@@ -28,6 +28,7 @@
 #include "worker/batch_tensors.h"
 #include "worker/bert_config.h"
 #include "worker/bert_encoder.h"
+#include "worker/cpu_runtime.h"
 #include "worker/evaluator.h"
 #include "worker/grad_reducer.h"
 #include "worker/head_registry.h"
@@ -147,7 +148,9 @@ struct Trainer::Impl {
   std::vector<std::vector<int64_t>> batches;  // [epoch][task]: global batches planned
   std::vector<int64_t> epoch_steps;
   int64_t total = 0, warmup = 0;
-  int threads = 1;
+  int threads = 1;       // intra-op threads of this rank
+  int usable_cores = 1;  // the cores its CPU affinity allows
+  int node_share = 1;    // the node's cores / ranks on the node
 
   worker::MtdnnModel model{nullptr};
   std::unique_ptr<comm::GradComm> comm;
@@ -259,8 +262,10 @@ void Trainer::Impl::setup() {
   total = o.max_steps > 0 ? std::min(planned, o.max_steps) : planned;
   MTDNN_INPUT_CHECK(total > 0, "the schedule has no steps (empty tasks?)");
   warmup = std::llround(o.warmup * static_cast<double>(total));
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  threads = o.threads > 0 ? o.threads : std::max(1, static_cast<int>(cores) / std::max(1, plane.local_size()));
+  usable_cores = worker::usable_cores();
+  const int node_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  node_share = std::max(1, node_cores / std::max(1, plane.local_size()));
+  threads = worker::rank_threads(o.threads, usable_cores, node_cores, plane.local_size());
 }
 
 nlohmann::ordered_json Trainer::Impl::resolved_config() const {
@@ -740,9 +745,12 @@ TrainResult Trainer::run() {
   Progress p = m.resume();                     // S3-S4
   const Progress first = p;                    // rates count this run's work only
   m.open_outputs(m.resumed ? p.step : -1);
+  if (const std::string w = worker::thread_binding_warning(m.threads, m.usable_cores, m.node_share); !w.empty())
+    log_info("rank {}: {}", m.plane.rank(), w);
   if (m.rank0()) {
-    log_info("training {} on {} rank(s) x {} thread(s): {} steps ({} warm-up), {} parameters", m.task_names(),
-             m.plane.size(), m.threads, m.total, m.warmup, m.optimizer->params().size());
+    log_info("training {} on {} rank(s) x {} thread(s) (rank 0 may use {} core(s)): {} steps ({} warm-up), {} "
+             "parameters", m.task_names(), m.plane.size(), m.threads, m.usable_cores, m.total, m.warmup,
+             m.optimizer->params().size());
     for (const auto& s : m.not_preprocessed) log_info("{}: not preprocessed, not evaluated", s);
   }
   TrainResult result;

@@ -5,8 +5,13 @@
 
 #include <dlfcn.h>
 #include <malloc.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <string>
+#include <thread>
+
+#include <fmt/format.h>
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -52,6 +57,30 @@ const Backends& backends() {
 }
 
 }  // namespace
+
+int usable_cores() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof(mask), &mask) == 0) return std::max(1, CPU_COUNT(&mask));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int rank_threads(int requested, int usable, int node_cores, int ranks_on_node) {
+  if (requested > 0) return requested;
+  return std::max(1, std::min(usable, node_cores / std::max(1, ranks_on_node)));
+}
+
+std::string thread_binding_warning(int threads, int usable, int share) {
+  if (threads > usable)
+    return fmt::format("{} intra-op threads but this rank may run on {} core(s) (its CPU affinity), so they share "
+                       "them: under mpirun add --bind-to none (or --map-by slot:PE={}), under srun set "
+                       "--cpus-per-task {}", threads, usable, threads, threads);
+  if (usable < share)
+    return fmt::format("this rank may run on {} core(s) (its CPU affinity) of the {} its share of the node has: "
+                       "under mpirun add --bind-to none (or --map-by slot:PE={}), under srun set --cpus-per-task {}",
+                       usable, share, share, share);
+  return "";
+}
 
 std::string configure_cpu_runtime(const CpuRuntimeOptions& options) {
   MTDNN_CHECK(options.threads >= 1, "threads must be >= 1, got {}", options.threads);

@@ -23,6 +23,17 @@ struct CpuRuntimeOptions {
   bool keep_heap = true;
 };
 
+// The cores this process may run on: the CPUs of its affinity mask (mpirun binds each rank
+// to a core at small rank counts, srun to its --cpus-per-task), at least 1.
+int usable_cores();
+// A rank's intra-op threads: `requested` when > 0; else the cores it may use, at most its
+// share of the node (the node's cores / ranks on the node).
+int rank_threads(int requested, int usable, int node_cores, int ranks_on_node);
+// The warning for a rank that runs more threads than it may use cores (they would share
+// them and run at a fraction of the speed), or that may use fewer cores than its share of
+// the node (`share`: the node's cores / ranks on the node); "" when there is none.
+std::string thread_binding_warning(int threads, int usable, int share);
+
 // Applies the options to this process. Call once at start-up, before the first step.
 // Returns a one-line description of what was set (for the log).
 std::string configure_cpu_runtime(const CpuRuntimeOptions& options);

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -381,6 +382,34 @@ TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
       EXPECT_TRUE(fs::exists(out / "model" / f)) << f;
   }
   mpi.barrier();
+}
+
+// The default thread count follows the cores this rank may use (its CPU affinity), not the
+// node's cores: a rank bound to one core runs one intra-op thread.
+TEST(Train, DefaultThreadsFollowTheRanksCpuAffinity) {
+  comm::MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = comm::make_mpi_control_plane(mpi);
+  cpu_set_t saved, one;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  CPU_ZERO(&one);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &saved)) {
+      CPU_SET(cpu, &one);
+      break;
+    }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  TrainOptions o = data.options("affinity");
+  o.threads = 0;
+  int threads = -1;
+  try {
+    threads = nlohmann::json::parse(Trainer(o, *plane).resolved_config_json()).at("threads").get<int>();
+  } catch (...) {
+    sched_setaffinity(0, sizeof(saved), &saved);
+    throw;
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  EXPECT_EQ(threads, 1);
 }
 
 TEST(Train, DisagreeingRanksAndSchedulesAreErrors) {
