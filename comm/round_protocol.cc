@@ -164,6 +164,7 @@ const std::vector<RoundStatsField> kRoundStatsFields = {
     {"nonfinite", Reduction::kMax, &RoundStats::nonfinite},
     {"stop_signal", Reduction::kMax, &RoundStats::stop_signal},
     {"grad_norm", Reduction::kMax, &RoundStats::grad_norm},
+    {"compute_s", Reduction::kMax, &RoundStats::compute_s},
 };
 
 namespace {

@@ -31,7 +31,9 @@
 //       all-reduces the gradients of the encoder and the task's head (data plane).
 //   R4. RoundStats are reduced over ranks in one all-reduce of a named, versioned record
 //       (kRoundStatsFields): loss x items, items, examples and real tokens summed;
-//       non-finite flag, stop-signal flag and gradient norm by maximum; the protocol
+//       non-finite flag, stop-signal flag, gradient norm and the seconds each rank
+//       took to finish backward by maximum (a rank waits the difference to the slowest
+//       rank whatever the network: load imbalance, reported apart from communication); the protocol
 //       version by maximum and minimum, so that a rank on another version stops every rank
 //       with an error naming the lowest and highest version.
 //       Every rank thus makes the same skip decision for a NaN/Inf step, clips with the
@@ -63,7 +65,8 @@ namespace mtdnn::comm {
 
 class MpiContext;
 
-inline constexpr uint32_t kRoundProtocolVersion = 1;
+// 2: RoundStats carry compute_s (load imbalance apart from communication).
+inline constexpr uint32_t kRoundProtocolVersion = 2;
 
 // The few collectives the protocol needs, so that the trainer also runs in one process
 // without MPI (tests use that as the reference run). Every call is collective.
@@ -114,6 +117,7 @@ struct RoundStats {
   double nonfinite = 0;      // 1: a NaN/Inf gradient norm (or loss) on this rank
   double stop_signal = 0;    // 1: this rank received SIGUSR1/SIGTERM
   double grad_norm = 0;      // global gradient norm (0 when not finite)
+  double compute_s = 0;      // seconds to the end of backward: the slowest rank's, after R4
 };
 
 // The wire record of RoundStats: one entry per field, in wire order (the summed fields

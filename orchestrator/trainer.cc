@@ -162,6 +162,8 @@ struct Trainer::Impl {
   Clock::time_point last_checkpoint = Clock::now();
   int64_t checkpointed_step = -1;
   bool resumed = false;
+  double imbalance_wait_s = 0;  // this run: waiting for slower ranks to finish backward
+  double comm_wait_at_start = 0;  // the reducer's exposed wait before this run's first step
 
   bool rank0() const { return plane.rank() == 0; }
   void setup();
@@ -180,7 +182,7 @@ struct Trainer::Impl {
   StepResult train_step(const worker::LocalBatch& batch, int64_t step);
   // The training record of metrics.jsonl and its log line.
   void log_step(const Progress& p, const StepResult& r, int64_t epoch, const std::string& task, const RunClock& clock,
-                double loader_wait_s, double comm_wait_s);
+                const TrainResult& waits);
   // R6 (and F2 with the test splits).
   std::vector<EvalRecord> evaluate(int64_t step, int64_t epoch, bool with_test);
   // C1: collective; rank 0 hands the full state to the background writer.
@@ -197,6 +199,9 @@ struct Trainer::Impl {
   // F3: the model folder and the summary.
   void finish(const TrainResult& result, const Progress& first);
   std::string task_names() const;
+  // This run's waits so far, given the loader's: for slower ranks, and for communication
+  // beyond that (the reducer's exposed wait less the imbalance).
+  void fill_waits(double loader_wait_s, TrainResult* result) const;
 };
 
 void Trainer::Impl::setup() {
@@ -436,7 +441,7 @@ comm::RoundPlan Trainer::Impl::plan_round(const Progress& p, int64_t epoch, int6
 }
 
 void Trainer::Impl::log_step(const Progress& p, const StepResult& r, int64_t epoch, const std::string& task,
-                             const RunClock& clock, double loader_wait_s, double comm_wait_s) {
+                             const RunClock& clock, const TrainResult& waits) {
   const double steps_per_s = static_cast<double>(p.window.steps) / clock.window_s();
   const double tokens_per_s = p.window.tokens / clock.window_s();
   nlohmann::ordered_json j;  // a "train" record of metrics.jsonl
@@ -454,8 +459,9 @@ void Trainer::Impl::log_step(const Progress& p, const StepResult& r, int64_t epo
   j["steps_per_s"] = steps_per_s;
   j["tokens_per_s"] = tokens_per_s;
   j["skipped_steps"] = p.skipped_steps;
-  j["loader_wait_s"] = loader_wait_s;
-  j["comm_wait_s"] = comm_wait_s;
+  j["loader_wait_s"] = waits.loader_wait_s;
+  j["imbalance_wait_s"] = waits.imbalance_wait_s;
+  j["comm_wait_s"] = waits.comm_wait_s;
   metrics->write(j);
   if (rank0())
     log_info("step {}/{} epoch {} {} loss {:.4f} (avg {:.4f}) lr {:.2e} | {:.2f} steps/s {} tok/s", p.step, total,
@@ -489,6 +495,12 @@ void Trainer::Impl::checkpoint(const Progress& p) {
   meta["model"] = checkpoints::model_meta(worker::model_options_of(bert, tasks, o.dropout));
   writer->save(p.step, state);
   last_checkpoint = Clock::now();
+}
+
+void Trainer::Impl::fill_waits(double loader_wait_s, TrainResult* result) const {
+  result->loader_wait_s = loader_wait_s;
+  result->imbalance_wait_s = imbalance_wait_s;
+  result->comm_wait_s = std::max(0.0, reducer->stats().exposed_wait_s - comm_wait_at_start - imbalance_wait_s);
 }
 
 std::string Trainer::Impl::task_names() const {
@@ -567,8 +579,9 @@ void Trainer::Impl::finish(const TrainResult& result, const Progress& first) {
              first.step > 0 ? fmt::format("resumed at step {}: ", first.step) : "", result.steps - first.step,
              format_duration(result.seconds), steps / train_s,
              format_count((result.real_tokens - first.real_tokens) / train_s), result.skipped_steps, model_dir);
-    log_info("of that time rank 0 waited {:.1f}% for batches and {:.1f}% for gradient all-reduces not hidden by "
-             "backward", 100 * result.loader_wait_s / train_s, 100 * result.comm_wait_s / train_s);
+    log_info("of that time rank 0 waited {:.1f}% for batches, {:.1f}% for slower ranks to finish backward (load "
+             "imbalance) and {:.1f}% for gradient all-reduces not hidden by backward", 100 * result.loader_wait_s / train_s,
+             100 * result.imbalance_wait_s / train_s, 100 * result.comm_wait_s / train_s);
   }
   plane.barrier();
 }
@@ -581,6 +594,7 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
   const double world = plane.size();
   const auto ranges = worker::split_micro_batches(batch, task.task_type, o.grad_accum);
   comm::RoundStats mine;
+  const auto step_start = Clock::now();
   // R3: forward/backward of each micro-batch; gradients reduced on the last one. The local
   // mean loss is weighted by local items x world / global items, so that the reducer's
   // average over ranks is the mean over the global batch.
@@ -601,6 +615,7 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
     worker::HeadOutput out = model->forward(task.name, in);
     reducer->note_rows(in.input_ids);
     (out.loss * weight).backward();
+    if (last) mine.compute_s = seconds_since(step_start);  // what follows waits for the other ranks
     reducer->finish();
     if (r.rows() > 0) {
       mine.loss_sum += out.loss.item<double>() * items;
@@ -617,6 +632,7 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
   mine.grad_norm = std::isfinite(local_norm) ? local_norm : 0.0;
   StepResult r;
   r.stats = protocol.reduce_stats(mine);
+  imbalance_wait_s += r.stats.compute_s - mine.compute_s;
   r.loss = r.stats.items > 0 ? r.stats.loss_sum / r.stats.items : NAN;
   r.skipped = r.stats.nonfinite > 0;
   r.stop_signal = r.stats.stop_signal > 0;
@@ -755,7 +771,7 @@ TrainResult Trainer::run() {
   }
   TrainResult result;
   RunClock clock;
-  const double comm_wait_at_start = m.reducer->stats().exposed_wait_s;
+  m.comm_wait_at_start = m.reducer->stats().exposed_wait_s;
   double loader_wait_s = 0;
   int64_t epoch_now = p.epoch;
   bool stop_pending = false, stopped = false;
@@ -782,8 +798,8 @@ TrainResult Trainer::run() {
       p.advance(epoch, index, epoch_size);
       m.count(r, task, &p, &stop_pending, &result);
       if (round.log) {
-        m.log_step(p, r, epoch, task, clock, loader_wait_s + loader.stats().wait_seconds,
-                   m.reducer->stats().exposed_wait_s - comm_wait_at_start);
+        m.fill_waits(loader_wait_s + loader.stats().wait_seconds, &result);
+        m.log_step(p, r, epoch, task, clock, result);
         p.window = LogWindowSums{};
         clock.new_window();
       }
@@ -801,8 +817,7 @@ TrainResult Trainer::run() {
   result.examples = p.examples;
   result.real_tokens = p.real_tokens;
   result.seconds = clock.train_s();
-  result.loader_wait_s = loader_wait_s;
-  result.comm_wait_s = m.reducer->stats().exposed_wait_s - comm_wait_at_start;
+  m.fill_waits(loader_wait_s, &result);
   if (result.stop_signal.empty()) {                   // F2
     auto records = m.evaluate(p.step, epoch_now, true);
     result.evaluations.insert(result.evaluations.end(), records.begin(), records.end());

@@ -36,9 +36,10 @@ struct TrainResult {
   std::vector<EvalRecord> evaluations;    // rank 0: every dev evaluation, in order
   double seconds = 0;           // the step loop's wall time
   double examples = 0, real_tokens = 0;   // over all ranks
-  // This rank's time in the step loop spent waiting for the batch loader, and waiting for
-  // gradient all-reduces that backward did not hide (this run only, not since a resume).
-  double loader_wait_s = 0, comm_wait_s = 0;
+  // This rank's time in the step loop (this run only, not since a resume) spent waiting for
+  // the batch loader, for slower ranks to finish backward (load imbalance), and for gradient
+  // all-reduces that backward did not hide beyond that (communication).
+  double loader_wait_s = 0, imbalance_wait_s = 0, comm_wait_s = 0;
 };
 
 class Trainer {

@@ -11,8 +11,9 @@
 # Runs alternate for a few rounds; the best of each configuration counts, and the ratio is
 # best mtdnn-train over best reference. Throughput is real (non-pad) tokens per second over
 # the steps after the first log window (the reference also skips its warm-up steps); the
-# 2-rank run also reports rank 0's loader wait and the gradient all-reduce time backward did
-# not hide, as shares of that time.
+# 2-rank run also reports rank 0's loader wait, its wait for the slower rank to finish backward
+# (load imbalance) and the gradient all-reduce time backward did not hide beyond that, as
+# shares of that time.
 #
 # usage: scripts/bench-train.sh [--rounds N] [--steps N] [--update-readme] [--build DIR]
 # Environment: MTDNN_SHARED_DIR (default: ../shared beside the repository),
@@ -63,7 +64,7 @@ log-every = $log_every
 resume = never
 INI
 
-# measure FILE: "tokens/s loader% comm%" over the training records after the first one.
+# measure FILE: "tokens/s loader% imbalance% comm%" over the training records after the first one.
 measure() {
   /usr/bin/python3 - "$1" <<'PY'
 import json, sys
@@ -72,6 +73,7 @@ a, b = rows[0], rows[-1]
 dt = b["elapsed_s"] - a["elapsed_s"]
 print(f'{(b["real_tokens"] - a["real_tokens"]) / dt:.0f} '
       f'{100 * (b["loader_wait_s"] - a["loader_wait_s"]) / dt:.2f} '
+      f'{100 * (b["imbalance_wait_s"] - a["imbalance_wait_s"]) / dt:.2f} '
       f'{100 * (b["comm_wait_s"] - a["comm_wait_s"]) / dt:.2f}')
 PY
 }
@@ -96,10 +98,10 @@ for ((r = 1; r <= rounds; r++)); do
   for i in "${!mtdnn_configs[@]}"; do
     IFS='|' read -r label ranks threads window <<<"${mtdnn_configs[$i]}"
     wait_idle
-    read -r tok loader comm <<<"$(run_mtdnn "run$i" "$ranks" "$threads" "$window")"
-    printf 'mtdnn-train %-58s %6s tokens/s (loader wait %s%%, exposed all-reduce %s%%)\n' "$label:" "$tok" \
-      "$loader" "$comm"
-    if gt "$tok" "${best_tok[m$i]:-0}"; then best_tok[m$i]=$tok best_line[m$i]="$loader|$comm"; fi
+    read -r tok loader imbalance comm <<<"$(run_mtdnn "run$i" "$ranks" "$threads" "$window")"
+    printf 'mtdnn-train %-58s %6s tokens/s (loader wait %s%%, load imbalance %s%%, exposed all-reduce %s%%)\n' \
+      "$label:" "$tok" "$loader" "$imbalance" "$comm"
+    if gt "$tok" "${best_tok[m$i]:-0}"; then best_tok[m$i]=$tok best_line[m$i]="$loader|$imbalance|$comm"; fi
   done
   for cfg in "${ref_configs[@]}"; do
     wait_idle
@@ -113,21 +115,21 @@ done
 
 ref_best=${best_tok[ref]}
 report=$(
-  echo "| side | configuration | real tokens/s (best of $rounds) | vs reference | loader wait | exposed all-reduce |"
-  echo "|---|---|---:|---:|---:|---:|"
-  printf '| PyTorch reference | %s | %.0f | 1.00x | | |\n' "best: ${best_line[ref]}" "$ref_best"
+  echo "| side | configuration | real tokens/s (best of $rounds) | vs reference | loader wait | load imbalance | exposed all-reduce |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+  printf '| PyTorch reference | %s | %.0f | 1.00x | | | |\n' "best: ${best_line[ref]}" "$ref_best"
   for i in "${!mtdnn_configs[@]}"; do
     IFS='|' read -r label ranks _ _ <<<"${mtdnn_configs[$i]}"
-    IFS='|' read -r loader comm <<<"${best_line[m$i]}"
-    [ "$ranks" = 1 ] && comm_cell="" || comm_cell="$comm%"
-    awk -v l="$label" -v t="${best_tok[m$i]}" -v r="$ref_best" -v lw="$loader%" -v c="$comm_cell" \
-      'BEGIN { printf "| mtdnn-train | %s | %.0f | %.2fx | %s | %s |\n", l, t, t / r, lw, c }'
+    IFS='|' read -r loader imbalance comm <<<"${best_line[m$i]}"
+    if [ "$ranks" = 1 ]; then imbalance_cell="" comm_cell=""; else imbalance_cell="$imbalance%" comm_cell="$comm%"; fi
+    awk -v l="$label" -v t="${best_tok[m$i]}" -v r="$ref_best" -v lw="$loader%" -v b="$imbalance_cell" -v c="$comm_cell" \
+      'BEGIN { printf "| mtdnn-train | %s | %.0f | %.2fx | %s | %s | %s |\n", l, t, t / r, lw, b, c }'
   done
 )
 echo "== summary (BERT-mini, batch 32, max length 128, GLUE CoLA/SST-2/MRPC/STS-B/RTE rows, $steps steps)"
 echo "$report"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$update_readme" = 1 ]; then
-  echo "$report" | readme_block bench:train "Measured by \`scripts/bench-train.sh --update-readme\` ($rounds rounds of $steps steps; loader wait and
-exposed all-reduce are shares of rank 0's step-loop time):"
+  echo "$report" | readme_block bench:train "Measured by \`scripts/bench-train.sh --update-readme\` ($rounds rounds of $steps steps; loader wait,
+load imbalance and exposed all-reduce are shares of rank 0's step-loop time):"
 fi

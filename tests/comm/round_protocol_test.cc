@@ -31,7 +31,9 @@ TEST(RoundProtocol, MessagesRoundTripAndCheckTheVersion) {
     decode_round_plan(encode(p));
     FAIL() << "no error";
   } catch (const CommError& e) {
-    EXPECT_NE(std::string(e.what()).find("round plan version 2, this rank speaks 1"), std::string::npos) << e.what();
+    const std::string expected = fmt::format("round plan version {}, this rank speaks {}", kRoundProtocolVersion + 1,
+                                             kRoundProtocolVersion);
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
   }
   EXPECT_THROW(decode_epoch_message("abc"), CommError);
   EpochMessage m{kRoundProtocolVersion, 9, 0xfeedfacecafebeefull};
@@ -58,7 +60,7 @@ TEST(RoundProtocol, RoundStatsTravelAsANamedVersionedRecord) {
   std::vector<std::string> names;
   for (const auto& f : kRoundStatsFields) names.push_back(f.name);
   EXPECT_EQ(names, (std::vector<std::string>{"loss_sum", "items", "examples", "real_tokens", "nonfinite",
-                                             "stop_signal", "grad_norm"}));
+                                             "stop_signal", "grad_norm", "compute_s"}));
   RoundStats t = decode_round_stats(wire);
   EXPECT_EQ(t.loss_sum, 1.5);
   EXPECT_EQ(t.real_tokens, 50);
@@ -71,8 +73,9 @@ TEST(RoundProtocol, RoundStatsTravelAsANamedVersionedRecord) {
     decode_round_stats(other);
     FAIL() << "no error";
   } catch (const CommError& e) {
-    EXPECT_NE(std::string(e.what()).find("ranks speak protocol versions 1 to 2, this rank speaks 1"),
-              std::string::npos) << e.what();
+    const std::string expected = fmt::format("ranks speak protocol versions {} to {}, this rank speaks {}",
+                                             kRoundProtocolVersion, kRoundProtocolVersion + 1, kRoundProtocolVersion);
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
   }
   wire.pop_back();
   EXPECT_THROW(decode_round_stats(wire), CommError);

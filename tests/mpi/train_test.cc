@@ -354,6 +354,12 @@ TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
         EXPECT_TRUE(r["loss"].is_number()) << r.dump();
         EXPECT_GE(r["examples"].get<int64_t>(), last_examples);
         last_examples = r["examples"].get<int64_t>();
+        // Waits: for the loader, for slower ranks (load imbalance), for communication beyond it.
+        for (const char* key : {"loader_wait_s", "imbalance_wait_s", "comm_wait_s"}) {
+          ASSERT_TRUE(r.contains(key)) << key << " missing in " << r.dump();
+          EXPECT_GE(r[key].get<double>(), 0) << key;
+          if (mpi.size() == 1 && std::string(key) != "loader_wait_s") EXPECT_EQ(r[key].get<double>(), 0) << key;
+        }
       } else {
         ASSERT_EQ(r["type"], "eval");
         ++eval;
