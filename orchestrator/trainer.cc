@@ -699,7 +699,7 @@ std::string format_mib(double bytes) { return fmt::format("{:.0f} MiB", bytes / 
 // probabilities and their dropout mask); real batches are shorter.
 std::string memory_estimate(const worker::BertConfig& c, const std::vector<TaskDef>& tasks, const TrainOptions& o,
                             int world) {
-  double params = static_cast<double>(worker::BertEncoderImpl::parameter_count(c));
+  double params = static_cast<double>(worker::bert_parameter_count(c));
   const auto registry = worker::builtin_head_registry();
   for (const auto& t : tasks)
     for (const auto& p : registry.create(worker::head_spec_of(t, o.dropout), c)->parameters())

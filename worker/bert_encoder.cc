@@ -4,8 +4,9 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "worker/fused_ops.h"
 #include "tensor_io/shape_format.h"
+#include "worker/fused_ops.h"
+#include "worker/token_packing.h"
 
 namespace mtdnn::worker {
 
@@ -79,7 +80,12 @@ BertEncoderOutput BertEncoderImpl::forward(const torch::Tensor& input_ids,
                     "attention_mask {}",
                     tensor_io::shape_of(input_ids), tensor_io::shape_of(token_type_ids), tensor_io::shape_of(attention_mask));
   auto x = embeddings->forward(input_ids, token_type_ids);  // (B, T, H)
-  for (const auto& layer : *encoder->layer) x = layer->as<BertLayer>()->forward(x, attention_mask);
+  const std::optional<TokenPacking> packing =
+      options_.unpadded() ? pack_tokens(attention_mask) : std::optional<TokenPacking>();
+  if (packing) x = packing->pack(x);  // (N, H)
+  for (const auto& layer : *encoder->layer)
+    x = layer->as<BertLayer>()->forward(x, attention_mask, packing ? &*packing : nullptr);
+  if (packing) x = packing->pad(x);  // (B, T, H)
   auto cls = x.select(1, 0);  // (B, H)
   auto pooled = torch::tanh(ops::linear(cls, pooler->dense->weight, pooler->dense->bias,
                                         options_.fused()));  // (B, H)
@@ -91,16 +97,6 @@ int64_t bert_parameter_count(const BertConfig& c) {
   const int64_t embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * H + 2 * H;
   const int64_t layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H;
   return embeddings + c.num_hidden_layers * layer + H * H + H;
-}
-
-int64_t BertEncoderImpl::parameter_count(const BertConfig& c) {
-  const int64_t H = c.hidden_size, I = c.intermediate_size;
-  const int64_t layer_norm = 2 * H;
-  const int64_t embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * H + layer_norm;
-  const int64_t attention = 4 * (H * H + H) + layer_norm;     // query, key, value, output; LayerNorm
-  const int64_t feed_forward = (H * I + I) + (I * H + H) + layer_norm;
-  const int64_t pooler = H * H + H;
-  return embeddings + c.num_hidden_layers * (attention + feed_forward) + pooler;
 }
 
 }  // namespace mtdnn::worker

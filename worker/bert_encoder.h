@@ -22,6 +22,9 @@ struct BertEncoderOptions {
   TORCH_ARG(BertConfig, config);
   // Fused CPU kernels (fused_ops.h) where they apply; false = LibTorch reference ops.
   TORCH_ARG(bool, fused) = true;
+  // The layers' token-wise work on the real tokens only (token_packing.h); false = on every
+  // padded position. The same result either way.
+  TORCH_ARG(bool, unpadded) = true;
 };
 
 class BertEmbeddingsImpl : public torch::nn::Module {
@@ -65,9 +68,6 @@ class BertEncoderImpl : public torch::nn::Module {
   // the padding token's embedding row 0. Called by the constructor.
   void reset_parameters();
   const BertConfig& config() const { return options_.config(); }
-  // The parameters an encoder of `config` has, counted without building one (--dry-run's
-  // memory estimate); tests/worker/encoder_test.cc checks it against a built encoder.
-  static int64_t parameter_count(const BertConfig& config);
   const BertEncoderOptions& options() const { return options_; }
 
   BertEmbeddings embeddings{nullptr};

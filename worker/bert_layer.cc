@@ -37,7 +37,8 @@ BertLayerImpl::BertLayerImpl(const BertConfig& c, bool fused) : config_(c), fuse
   output = register_module("output", BertResidualOutput(c.intermediate_size, c));
 }
 
-torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& key_mask) {
+torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& key_mask,
+                                     const TokenPacking* packing) {
   const bool train = is_training();
   const double p = config_.hidden_dropout_prob;
   const int64_t H = config_.hidden_size;
@@ -46,10 +47,13 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
   // next to the (B*T, H) x (H, 3H) product, and autograd splits its gradient back.
   auto w_qkv = torch::cat({sa->query->weight, sa->key->weight, sa->value->weight}, 0);
   auto b_qkv = torch::cat({sa->query->bias, sa->key->bias, sa->value->bias}, 0);
-  auto qkv = ops::linear(x, w_qkv, b_qkv, fused_);  // (B, T, 3H)
+  auto qkv = ops::linear(x, w_qkv, b_qkv, fused_);  // (B, T, 3H) or (N, 3H)
+  // Attention runs per sequence: packed tokens go back to their (B, T) places for it.
+  if (packing) qkv = packing->pad(qkv);
   auto context = ops::self_attention(qkv, key_mask, config_.num_attention_heads,
                                      config_.attention_probs_dropout_prob, train,
                                      fused_);  // (B, T, H)
+  if (packing) context = packing->pack(context);  // (N, H)
   const auto& ao = attention->output;
   // LayerNorm(dropout(context Wo + bo) + x): bias, dropout and residual fused after the GEMM.
   auto h = torch::layer_norm(ops::linear_dropout_add(context, ao->dense->weight, ao->dense->bias,

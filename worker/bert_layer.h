@@ -10,6 +10,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "worker/bert_config.h"
+#include "worker/token_packing.h"
 
 namespace mtdnn::worker {
 
@@ -51,8 +52,10 @@ TORCH_MODULE(Dense);
 class BertLayerImpl : public torch::nn::Module {
  public:
   BertLayerImpl(const BertConfig& config, bool fused);
-  // x (B, T, H), key_mask (B, T) non-zero for real tokens -> (B, T, H).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_mask);
+  // x (B, T, H), or the packed real tokens (N, H) of `packing`; key_mask (B, T) non-zero
+  // for real tokens -> the same shape as x.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_mask,
+                        const TokenPacking* packing = nullptr);
 
   BertAttention attention{nullptr};
   Dense intermediate{nullptr};  // (I, H)

@@ -11,7 +11,7 @@ namespace mtdnn::worker {
 
 MtdnnModelImpl::MtdnnModelImpl(MtdnnModelOptions options, const HeadRegistry& registry)
     : options_(std::move(options)) {
-  bert = register_module("bert", BertEncoder(BertEncoderOptions(options_.config).fused(options_.fused)));
+  bert = register_module("bert", BertEncoder(BertEncoderOptions(options_.config).fused(options_.fused).unpadded(options_.unpadded)));
   heads = register_module("heads", torch::nn::ModuleDict());
   std::set<std::string> seen;
   for (const auto& spec : options_.heads) {

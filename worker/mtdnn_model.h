@@ -32,6 +32,7 @@ struct MtdnnModelOptions {
   BertConfig config;
   std::vector<HeadSpec> heads;  // one per task, in task-id order (mt-dnn's scoring_list)
   bool fused = true;            // fused CPU kernels (fused_ops.h)
+  bool unpadded = true;         // the encoder's token-wise work on real tokens only (token_packing.h)
 };
 
 class MtdnnModelImpl : public torch::nn::Module {

@@ -77,11 +77,12 @@ inline HeadKind golden_head_kind(const std::string& kind) {
   throw std::runtime_error("unknown golden head kind " + kind);
 }
 
-inline MtdnnModelOptions golden_model_options(const std::string& config, bool fused = true) {
+inline MtdnnModelOptions golden_model_options(const std::string& config, bool fused = true, bool unpadded = true) {
   const auto g = golden_json(config);
   MtdnnModelOptions options;
   options.config = parse_bert_config(g["config"].dump(), "golden.json");
   options.fused = fused;
+  options.unpadded = unpadded;
   for (const auto& t : g["tasks"]) {
     HeadSpec spec;
     spec.task = t["name"];
@@ -95,8 +96,8 @@ inline MtdnnModelOptions golden_model_options(const std::string& config, bool fu
 }
 
 // The golden model with the script's weights, in eval mode.
-inline MtdnnModel golden_model(const std::string& config, bool fused = true) {
-  MtdnnModel model(golden_model_options(config, fused));
+inline MtdnnModel golden_model(const std::string& config, bool fused = true, bool unpadded = true) {
+  MtdnnModel model(golden_model_options(config, fused, unpadded));
   torch::NoGradGuard no_grad;
   for (auto& item : model->named_parameters()) {
     std::string name = item.key();
