@@ -4,9 +4,10 @@
 # I=1024), batch 32, max length 128, AdamW, dropout 0.1, one task per batch.
 #
 # mtdnn-train runs on shards preprocessed from the GLUE files (its own tokenizer, sampler and
-# loader), in three configurations: 1 rank x 2 threads with plain padding (like the
-# reference), the same with length bucketing (--bucket-window 64), and 2 ranks x 1 thread
-# under mpirun with bucketing. The reference draws the same tasks' real token lengths
+# loader), in four configurations: 1 rank x 2 threads on the batches the reference forms
+# (the default path: the encoder runs the real tokens unpadded), the same with length
+# bucketing (--bucket-window 64), `mpirun -np 1` with default threads as a user launches it,
+# and 2 ranks x 1 thread under mpirun with bucketing. The reference draws the same tasks' real token lengths
 # (../shared/bench/lengths) at --threads 1 and 2, each with and without --blas-threads 1.
 # Runs alternate for a few rounds; the best of each configuration counts, and the ratio is
 # best mtdnn-train over best reference. Throughput is real (non-pad) tokens per second over
@@ -77,28 +78,35 @@ print(f'{(b["real_tokens"] - a["real_tokens"]) / dt:.0f} '
       f'{100 * (b["comm_wait_s"] - a["comm_wait_s"]) / dt:.2f}')
 PY
 }
-# run_mtdnn NAME RANKS THREADS BUCKET_WINDOW: prints the measure line.
+# run_mtdnn NAME LAUNCH THREADS BUCKET_WINDOW: prints the measure line. LAUNCH: "direct" (one
+# process), or an mpirun command line; THREADS 0 leaves --threads at its default.
 run_mtdnn() {
-  local out=$work/$1 launch=()
+  local out=$work/$1 launch=() threads=()
   rm -rf "$out"
-  [ "$2" = 1 ] || launch=(mpirun -np "$2" --oversubscribe --bind-to none)
-  "${launch[@]}" "$build/bin/mtdnn-train" --config "$work/train.ini" --threads "$3" --bucket-window "$4" \
+  # shellcheck disable=SC2206  # the launcher is several words
+  [ "$2" = direct ] || launch=($2)
+  [ "$3" = 0 ] || threads=(--threads "$3")
+  "${launch[@]}" "$build/bin/mtdnn-train" --config "$work/train.ini" "${threads[@]}" --bucket-window "$4" \
     --out "$out" >"$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; exit 1; }
   measure "$out/metrics.jsonl"
 }
 
-mtdnn_configs=("1 rank x 2 threads, padding to the batch's longest row|1|2|0"
-               "1 rank x 2 threads, length buckets (--bucket-window 64)|1|2|64"
-               "2 ranks x 1 thread, length buckets (--bucket-window 64)|2|1|64")
+# label|ranks|launch|threads|bucket window. The default path forms batches as the reference
+# does (one task's rows in schedule order) and runs them unpadded; "mpirun -np 1" is how a
+# user launches one rank (OpenMPI binds it to one core; default threads follow that).
+mtdnn_configs=("1 rank x 2 threads, default (the reference's batches)|1|direct|2|0"
+               "1 rank x 2 threads, length buckets (--bucket-window 64)|1|direct|2|64"
+               "mpirun -np 1, default threads and binding|1|mpirun -np 1|0|0"
+               "2 ranks x 1 thread, length buckets (--bucket-window 64)|2|mpirun -np 2 --bind-to none|1|64")
 ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
 declare -A best_tok best_line
 echo "bench-train: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $steps steps per run"
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r/$rounds"
   for i in "${!mtdnn_configs[@]}"; do
-    IFS='|' read -r label ranks threads window <<<"${mtdnn_configs[$i]}"
+    IFS='|' read -r label ranks launch threads window <<<"${mtdnn_configs[$i]}"
     wait_idle
-    read -r tok loader imbalance comm <<<"$(run_mtdnn "run$i" "$ranks" "$threads" "$window")"
+    read -r tok loader imbalance comm <<<"$(run_mtdnn "run$i" "$launch" "$threads" "$window")"
     printf 'mtdnn-train %-58s %6s tokens/s (loader wait %s%%, load imbalance %s%%, exposed all-reduce %s%%)\n' \
       "$label:" "$tok" "$loader" "$imbalance" "$comm"
     if gt "$tok" "${best_tok[m$i]:-0}"; then best_tok[m$i]=$tok best_line[m$i]="$loader|$imbalance|$comm"; fi
@@ -119,7 +127,7 @@ report=$(
   echo "|---|---|---:|---:|---:|---:|---:|"
   printf '| PyTorch reference | %s | %.0f | 1.00x | | | |\n' "best: ${best_line[ref]}" "$ref_best"
   for i in "${!mtdnn_configs[@]}"; do
-    IFS='|' read -r label ranks _ _ <<<"${mtdnn_configs[$i]}"
+    IFS='|' read -r label ranks _ _ _ <<<"${mtdnn_configs[$i]}"
     IFS='|' read -r loader imbalance comm <<<"${best_line[m$i]}"
     if [ "$ranks" = 1 ]; then imbalance_cell="" comm_cell=""; else imbalance_cell="$imbalance%" comm_cell="$comm%"; fi
     awk -v l="$label" -v t="${best_tok[m$i]}" -v r="$ref_best" -v lw="$loader%" -v b="$imbalance_cell" -v c="$comm_cell" \

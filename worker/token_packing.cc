@@ -31,6 +31,7 @@ std::optional<TokenPacking> pack_tokens(const torch::Tensor& attention_mask) {
       if (row[t]) return std::nullopt;
     for (int64_t t = 0; t < n; ++t) index.push_back(b * T + t);
   }
+  if (static_cast<int64_t>(index.size()) == B * T) return std::nullopt;
   TokenPacking p;
   p.index = torch::tensor(index, torch::kLong).to(attention_mask.device());
   p.batch = B;

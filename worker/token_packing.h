@@ -23,8 +23,9 @@ struct TokenPacking {
 };
 
 // The packing of an attention mask (B, T) (non-zero = real token) when every sequence is a
-// prefix of real tokens followed by padding and holds at least one real token; nullopt
-// otherwise (interleaved or empty rows: those run padded).
+// prefix of real tokens followed by padding, holds at least one real token, and some
+// padding exists; nullopt otherwise (interleaved or empty rows run padded; a batch without
+// padding gains nothing from packing but its copies).
 std::optional<TokenPacking> pack_tokens(const torch::Tensor& attention_mask);
 
 }  // namespace mtdnn::worker

@@ -191,6 +191,7 @@ TEST_P(EncoderModes, UnpaddedEqualsPadded) {
   hole.mask[0][2] = 0;
   EXPECT_FALSE(pack_tokens(hole.mask).has_value());
   EXPECT_FALSE(pack_tokens(torch::zeros({1, 4}, torch::kLong)).has_value());
+  EXPECT_FALSE(pack_tokens(torch::ones({2, 4}, torch::kLong)).has_value()) << "no padding: nothing to pack";
 }
 
 // A row without any real token attends uniformly, as Hugging Face's additive mask gives.
