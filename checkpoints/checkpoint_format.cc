@@ -111,8 +111,7 @@ Manifest parse_manifest(const std::string& text, const std::string& where) {
   MTDNN_INPUT_CHECK(tensors.is_object(), "{}: 'tensors' must be an object", where);
   for (const auto& [name, value] : tensors.items()) {
     const std::string twhere = fmt::format("{}: tensor '{}'", where, name);
-    TensorRecord r;
-    static_cast<tensor_io::SafetensorsEntry&>(r) = tensor_io::parse_safetensors_entry(value, twhere);
+    TensorRecord r{tensor_io::parse_safetensors_entry(value, twhere), ""};
     MTDNN_INPUT_CHECK(value.contains("sha256") && value["sha256"].is_string() &&
                           is_hex_digest(value["sha256"].get<std::string>()),
                       "{}: sha256 must be 64 lower-case hex digits", twhere);
@@ -147,8 +146,7 @@ StateLayout plan_state_layout(const std::map<std::string, TensorShape>& tensors,
     MTDNN_CHECK(name != "__metadata__" && !name.empty(), "bad tensor name '{}'", name);
     uint64_t numel = 1;
     for (int64_t d : t.shape) numel *= static_cast<uint64_t>(d);
-    TensorRecord r;
-    static_cast<tensor_io::SafetensorsEntry&>(r) = {t.dtype, t.shape, offset, offset + numel * size};
+    TensorRecord r{{t.dtype, t.shape, offset, offset + numel * size}, ""};
     header += "," + json(name).dump() + ":{\"dtype\":\"" + t.dtype + "\",\"shape\":" +
               json(t.shape).dump() + ",\"data_offsets\":[" + std::to_string(r.begin) + "," +
               std::to_string(r.end) + "]}";

@@ -9,6 +9,7 @@
 #include "checkpoints/model_state.h"
 #include "common/error.h"
 #include "common/file_util.h"
+#include "common/json_util.h"
 #include "common/sha256.h"
 #include "worker/bert_config.h"
 #include "worker/hf_interop.h"
@@ -28,13 +29,8 @@ TrainingState import_hf(const std::string& hf_dir) {
                      {"heads", json::array()}};
   const fs::path heads_file = dir / kHfHeadsFile;
   if (fs::exists(heads_file)) {
-    json heads;
-    try {
-      heads = json::parse(read_file(heads_file.string()));
-    } catch (const json::exception& e) {
-      throw InputError(fmt::format("{}: not valid JSON: {}", heads_file.string(), e.what()));
-    }
-    MTDNN_INPUT_CHECK(heads.is_object() && heads.contains("heads") && heads["heads"].is_array(),
+    const json heads = parse_json_object(read_file(heads_file.string()), heads_file.string());
+    MTDNN_INPUT_CHECK(heads.contains("heads") && heads["heads"].is_array(),
                       "{}: must hold a 'heads' array", heads_file.string());
     model_desc["heads"] = heads["heads"];
   }

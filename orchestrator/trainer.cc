@@ -172,7 +172,9 @@ struct Trainer::Impl {
   void prepare_training();
   // S3-S4: the checkpoint to resume from, restored and verified; the fresh start otherwise.
   Progress resume();
-  void restore(const std::string& path, const nlohmann::json& meta, const checkpoints::TrainingState& loaded);
+  // Model, optimizer and this rank's generator from `loaded`, after checking that it trained
+  // the same tasks with the same tokenizer and schedule; `where` names it in errors.
+  void restore(const std::string& where, const checkpoints::TrainingState& loaded);
   // Weights and optimizer state: what every rank holds the same.
   uint64_t state_checksum() const;
   void open_outputs(int64_t resumed_step);
@@ -354,7 +356,7 @@ Progress Trainer::Impl::resume() {
   resumed = true;
   checkpoints::TrainingState loaded = checkpoints::load_checkpoint(path, o.resume != "auto");
   const std::string where = "--resume " + path;
-  restore(where, loaded.meta, loaded);
+  restore(where, loaded);
   // S4: every rank restored the same state.
   protocol.agree(fmt::format("restored state checksum (checkpoint {})", path), comm::hex64(state_checksum()));
   Progress p = Progress::from_json(loaded.meta, where);
@@ -362,8 +364,8 @@ Progress Trainer::Impl::resume() {
   return p;
 }
 
-void Trainer::Impl::restore(const std::string& where, const nlohmann::json& meta,
-                            const checkpoints::TrainingState& loaded) {
+void Trainer::Impl::restore(const std::string& where, const checkpoints::TrainingState& loaded) {
+  const nlohmann::json& meta = loaded.meta;
   // The run must train the same tasks with the same tokenizer and schedule.
   std::vector<std::string> want, have;
   for (const auto& t : tasks) want.push_back(t.name);

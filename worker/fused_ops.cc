@@ -125,6 +125,22 @@ void apply_dropout(uint64_t seed, double p, const Tensor& x, const Tensor* r, Te
   });
 }
 
+// Dropout's two halves, shared by dropout(x), dropout(x) + r and the Linear epilogue's dropout: the mask is redrawn from
+// the saved seed in backward instead of being stored.
+Tensor dropout_forward(AutogradContext* ctx, const Tensor& x, const Tensor* residual, double p, int64_t seed) {
+  ctx->saved_data["p"] = p;
+  ctx->saved_data["seed"] = seed;
+  Tensor y = torch::empty_like(x);
+  apply_dropout(static_cast<uint64_t>(seed), p, x, residual, y);
+  return y;
+}
+Tensor dropout_backward(AutogradContext* ctx, const Tensor& dy) {
+  Tensor dx = torch::empty_like(dy);
+  apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()), ctx->saved_data["p"].toDouble(), dy,
+                nullptr, dx);
+  return dx;
+}
+
 struct LinearFunction : public torch::autograd::Function<LinearFunction> {
   // x (M, K), w (N, K), b (N) or empty (0) for no bias, residual (M, N) or empty, all
   // contiguous (custom functions cannot take undefined tensors).
@@ -185,11 +201,7 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
       });
     } else if (epilogue == kBiasDropoutAdd) {
       dresidual = dy;
-      const double p = ctx->saved_data["p"].toDouble();
-      if (p > 0) {
-        dz = torch::empty_like(dy);
-        apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()), p, dy, nullptr, dz);
-      }
+      if (ctx->saved_data["p"].toDouble() > 0) dz = dropout_backward(ctx, dy);
     }
     const float* dzp = dz.data_ptr<float>();
     Tensor dx, dw, db;
@@ -215,22 +227,6 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
     return {dx, dw, db, dresidual, Tensor(), Tensor(), Tensor()};
   }
 };
-
-// Dropout's two halves, shared by dropout(x) and dropout(x) + r: the mask is redrawn from
-// the saved seed in backward instead of being stored.
-Tensor dropout_forward(AutogradContext* ctx, const Tensor& x, const Tensor* residual, double p, int64_t seed) {
-  ctx->saved_data["p"] = p;
-  ctx->saved_data["seed"] = seed;
-  Tensor y = torch::empty_like(x);
-  apply_dropout(static_cast<uint64_t>(seed), p, x, residual, y);
-  return y;
-}
-Tensor dropout_backward(AutogradContext* ctx, const Tensor& dy) {
-  Tensor dx = torch::empty_like(dy);
-  apply_dropout(static_cast<uint64_t>(ctx->saved_data["seed"].toInt()), ctx->saved_data["p"].toDouble(), dy,
-                nullptr, dx);
-  return dx;
-}
 
 struct DropoutFunction : public torch::autograd::Function<DropoutFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, double p, int64_t seed) {

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/file_util.h"
+#include "common/json_util.h"
 #include "worker/bert_config.h"
 #include "worker/hf_interop.h"
 
@@ -63,12 +64,7 @@ LoadedModel load_model_folder(const std::string& dir) {
   const fs::path d(dir);
   const std::string info_path = (d / "training.json").string();
   MTDNN_INPUT_CHECK(fs::exists(info_path), "{}: not a model folder written by mtdnn-train (no training.json)", dir);
-  nlohmann::json info;
-  try {
-    info = nlohmann::json::parse(read_file(info_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: {}", info_path, e.what()));
-  }
+  const nlohmann::json info = parse_json_object(read_file(info_path), info_path);
   MTDNN_INPUT_CHECK(info.value("format", "") == kModelFolderFormat && info.value("version", 0) == kModelFolderVersion,
                     "{}: expected format '{}' version {}, got '{}' version {}", info_path, kModelFolderFormat,
                     kModelFolderVersion, info.value("format", ""), info.value("version", 0));
