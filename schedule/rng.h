@@ -50,6 +50,7 @@ enum class RngPurpose : uint64_t {
   kTaskOrder = 2,     // the epoch's task order (mix_opt, ratio)
   kTemperature = 3,   // temperature sampling: which task each step
   kLengthBucket = 4,  // per task and window: tie order before sorting by length
+  kMasking = 5,       // per example: dynamic masked-LM masking
 };
 
 }  // namespace mtdnn::schedule
