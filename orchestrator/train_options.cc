@@ -93,7 +93,7 @@ void for_each_option(TrainOptions& o, Visit&& visit) {
                "> 0: length bucketing over windows of this many batches (less padding)", &kAtLeast0});
   visit(Option{"seed", &o.seed, "seed of the weights and the data order"});
   visit(Option{"optimizer", Choice<worker::OptimizerKind>{&o.optimizer, worker::parse_optimizer_kind, worker::to_string},
-               "adamw or adamax (mt-dnn's)"});
+               "adamw, adamax (mt-dnn's) or lamb"});
   visit(Option{"lr", &o.lr, "peak learning rate", &kPositive});
   visit(Option{"warmup", &o.warmup, "linear warm-up, as a fraction of the total steps", &kFraction});
   visit(Option{"lr-schedule",

@@ -1,17 +1,19 @@
-// AdamW / Adamax, gradient norm and learning-rate schedule (see optimizer.h). The
+// AdamW / Adamax / LAMB, gradient norm and learning-rate schedule (see optimizer.h). The
 // per-element kernels are plain loops over raw float pointers, split across the intra-op
 // threads by at::parallel_for; scalars are computed once per parameter in double.
 #include "worker/optimizer.h"
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "common/error.h"
 
-// Lets GCC vectorise sqrt in the AdamW kernel (no errno to set: v >= 0 always).
+// Lets GCC vectorise sqrt in the AdamW and LAMB kernels (no errno to set: v >= 0 always).
 #if defined(__GNUC__) && !defined(__clang__)
 #define MTDNN_NO_MATH_ERRNO __attribute__((optimize("no-math-errno")))
 #else
@@ -31,6 +33,8 @@ struct StepScalars {
   float step_size;   // lr / (1 - b1^t)
   float inv_sqrt_bias2;  // AdamW: 1 / sqrt(1 - b2^t)
   float eps;
+  float inv_bias1, inv_bias2;  // LAMB: 1 / (1 - b1^t), 1 / (1 - b2^t)
+  float wd;                    // LAMB: wd (0 when the parameter is not decayed)
 };
 
 MTDNN_NO_MATH_ERRNO void adamw_kernel(const StepScalars& s, float* __restrict p, const float* __restrict g,
@@ -58,6 +62,36 @@ void adamax_kernel(const StepScalars& s, float* __restrict p, const float* __res
   }
 }
 
+// LAMB's direction u from the updated moments (the same expression in both passes, so the
+// step applies exactly the u whose norm was taken).
+inline float lamb_direction(const StepScalars& s, float p, float m, float v) {
+  return (m * s.inv_bias1) / (std::sqrt(v * s.inv_bias2) + s.eps) + s.wd * p;
+}
+
+// LAMB pass 1 over one chunk: updates the moments and returns the sums of p^2 and u^2.
+MTDNN_NO_MATH_ERRNO std::pair<double, double> lamb_moments_kernel(const StepScalars& s, const float* __restrict p,
+                                                                  const float* __restrict g, float* __restrict m,
+                                                                  float* __restrict v, int64_t n) {
+  double pp = 0, uu = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i] * s.grad_scale;
+    const float mi = s.beta1 * m[i] + s.one_minus_beta1 * gi;
+    const float vi = s.beta2 * v[i] + s.one_minus_beta2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    const float ui = lamb_direction(s, p[i], mi, vi);
+    pp += static_cast<double>(p[i]) * p[i];
+    uu += static_cast<double>(ui) * ui;
+  }
+  return {pp, uu};
+}
+
+// LAMB pass 2: p -= step u, step = lr trust.
+MTDNN_NO_MATH_ERRNO void lamb_step_kernel(const StepScalars& s, float step, float* __restrict p,
+                                          const float* __restrict m, const float* __restrict v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] -= step * lamb_direction(s, p[i], m[i], v[i]);
+}
+
 double sum_squares(const float* x, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
@@ -69,10 +103,18 @@ double sum_squares(const float* x, int64_t n) {
 OptimizerKind parse_optimizer_kind(const std::string& name) {
   if (name == "adamw") return OptimizerKind::kAdamW;
   if (name == "adamax") return OptimizerKind::kAdamax;
-  throw InputError(fmt::format("expected adamw or adamax, got '{}'", name));
+  if (name == "lamb") return OptimizerKind::kLamb;
+  throw InputError(fmt::format("expected adamw, adamax or lamb, got '{}'", name));
 }
 
-const char* to_string(OptimizerKind kind) { return kind == OptimizerKind::kAdamW ? "adamw" : "adamax"; }
+const char* to_string(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::kAdamW: return "adamw";
+    case OptimizerKind::kAdamax: return "adamax";
+    case OptimizerKind::kLamb: return "lamb";
+  }
+  return "?";
+}
 
 bool weight_decay_applies(const std::string& name) {
   // Dot-separated components: "...attention.output.LayerNorm.weight", "...dense.bias".
@@ -150,17 +192,45 @@ void Optimizer::step(double lr, double grad_scale) {
     s.step_size = static_cast<float>(lr / (1.0 - std::pow(options_.beta1, t)));
     s.inv_sqrt_bias2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
     s.eps = static_cast<float>(options_.eps);
+    s.inv_bias1 = static_cast<float>(1.0 / (1.0 - std::pow(options_.beta1, t)));
+    s.inv_bias2 = static_cast<float>(1.0 / (1.0 - std::pow(options_.beta2, t)));
+    s.wd = static_cast<float>(st.decay ? options_.weight_decay : 0.0);
     float* pp = p.data_ptr<float>();
     const float* gp = g.data_ptr<float>();
     float* mp = st.exp_avg.data_ptr<float>();
     float* vp = st.exp_sec.data_ptr<float>();
-    const bool adamw = options_.kind == OptimizerKind::kAdamW;
-    at::parallel_for(0, p.numel(), kGrain, [&](int64_t b, int64_t e) {
-      if (adamw)
-        adamw_kernel(s, pp + b, gp + b, mp + b, vp + b, e - b);
-      else
-        adamax_kernel(s, pp + b, gp + b, mp + b, vp + b, e - b);
-    });
+    const int64_t n = p.numel();
+    if (options_.kind == OptimizerKind::kLamb) {
+      // Pass 1 per fixed chunk (partial sums summed in chunk order: the norms do not depend
+      // on the thread count), pass 2 the step at lr times the trust ratio.
+      const int64_t chunks = (n + kGrain - 1) / kGrain;
+      std::vector<std::pair<double, double>> partial(static_cast<size_t>(chunks));
+      at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+          const int64_t b = c * kGrain;
+          partial[static_cast<size_t>(c)] =
+              lamb_moments_kernel(s, pp + b, gp + b, mp + b, vp + b, std::min(kGrain, n - b));
+        }
+      });
+      double p_sq = 0, u_sq = 0;
+      for (const auto& [ps, us] : partial) {
+        p_sq += ps;
+        u_sq += us;
+      }
+      const double p_norm = std::sqrt(p_sq), u_norm = std::sqrt(u_sq);
+      const double trust = p_norm > 0 && u_norm > 0 ? p_norm / u_norm : 1.0;
+      const float step = static_cast<float>(lr * trust);
+      at::parallel_for(0, n, kGrain,
+                       [&](int64_t b, int64_t e) { lamb_step_kernel(s, step, pp + b, mp + b, vp + b, e - b); });
+    } else {
+      const bool adamw = options_.kind == OptimizerKind::kAdamW;
+      at::parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
+        if (adamw)
+          adamw_kernel(s, pp + b, gp + b, mp + b, vp + b, e - b);
+        else
+          adamax_kernel(s, pp + b, gp + b, mp + b, vp + b, e - b);
+      });
+    }
     // Written through raw pointers: tell autograd the parameter changed, as in-place ops do.
     p.unsafeGetTensorImpl()->bump_version();
   }

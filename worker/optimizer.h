@@ -1,7 +1,8 @@
-// The training optimizer: AdamW (PyTorch's decoupled weight decay) and mt-dnn's Adamax,
-// with global gradient-norm clipping folded into the update and the learning-rate
-// schedule (linear warm-up then linear decay, or constant). Each update is one fused pass
-// over a parameter (decay, moments and step per element); parameters whose .grad is
+// The training optimizer: AdamW (PyTorch's decoupled weight decay), mt-dnn's Adamax and
+// LAMB, with global gradient-norm clipping folded into the update and the learning-rate
+// schedule (linear warm-up then linear decay, or constant). An AdamW or Adamax update is
+// one fused pass over a parameter (decay, moments and step per element), a LAMB update two
+// (moments and both norms, then the step); parameters whose .grad is
 // undefined are skipped entirely, so a task head that was not in the batch is not touched
 // (not even decayed) and its step count does not advance. Used by the trainer.
 #pragma once
@@ -23,9 +24,17 @@ enum class OptimizerKind {
   // mt-dnn's Adamax: m = b1 m + (1-b1) g;  u = max(b2 u, |g| + eps)
   // p -= lr wd p;  p -= lr / (1 - b1^t) * m / u
   kAdamax,
+  // LAMB (You et al. 2019) with decoupled decay, as NVIDIA's BERT pretraining, per tensor:
+  // m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+  // u = (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + wd p
+  // trust = ||p|| / ||u|| when both norms are > 0, else 1
+  // p -= lr trust u
+  // (the trust ratio applies to every tensor, decayed or not; the norms are summed in
+  // double in a fixed order, so the update does not depend on the thread count)
+  kLamb,
 };
 
-// "adamw" or "adamax"; InputError otherwise.
+// "adamw", "adamax" or "lamb"; InputError otherwise.
 OptimizerKind parse_optimizer_kind(const std::string& name);
 const char* to_string(OptimizerKind kind);
 
@@ -53,7 +62,7 @@ class Optimizer {
  public:
   struct ParamState {
     torch::Tensor exp_avg;  // m, shape of the parameter
-    torch::Tensor exp_sec;  // v (AdamW) or u (Adamax), shape of the parameter
+    torch::Tensor exp_sec;  // v (AdamW, LAMB) or u (Adamax), shape of the parameter
     int64_t steps = 0;      // updates this parameter received (its t)
     bool decay = true;
   };

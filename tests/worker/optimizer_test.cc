@@ -1,6 +1,8 @@
 // The optimizer against PyTorch: AdamW and mt-dnn's Adamax over three clipped steps, one
-// with a missing gradient (golden values from scripts/make-optimizer-goldens.py), plus the
-// no-decay rule, the clipping factor and the learning-rate schedule.
+// with a missing gradient (golden values from scripts/make-optimizer-goldens.py), LAMB over
+// four steps against tests/worker/golden/lamb/ (an independent float64 implementation,
+// make-lamb-golden.py there), plus the no-decay rule, the clipping factor, thread-count
+// invariance, the state round trip and the learning-rate schedule.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -11,6 +13,8 @@
 #include <vector>
 
 #include "common/error.h"
+#include "golden_util.h"
+#include "tensor_io/safetensors.h"
 #include "worker/optimizer.h"
 
 namespace mtdnn::worker {
@@ -100,7 +104,7 @@ TEST(Optimizer, AdamWMatchesPyTorch) { run_golden("adamw"); }
 TEST(Optimizer, AdamaxMatchesMtDnnFormula) { run_golden("adamax"); }
 
 TEST(Optimizer, ParameterWithoutGradientIsNotTouched) {
-  for (auto kind : {OptimizerKind::kAdamW, OptimizerKind::kAdamax}) {
+  for (auto kind : {OptimizerKind::kAdamW, OptimizerKind::kAdamax, OptimizerKind::kLamb}) {
     auto used = torch::ones({5}).requires_grad_(true);
     auto head = torch::full({3, 2}, 0.5f).requires_grad_(true);
     OptimizerOptions o;
@@ -178,6 +182,204 @@ TEST(LrSchedule, LinearWarmupThenDecay) {
   EXPECT_DOUBLE_EQ(constant.at(9), 3.0);
   EXPECT_THROW(parse_lr_schedule_kind("cosine"), InputError);
   EXPECT_THROW(parse_optimizer_kind("sgd"), InputError);
+}
+
+TEST(Optimizer, KindNames) {
+  for (const char* name : {"adamw", "adamax", "lamb"}) EXPECT_STREQ(to_string(parse_optimizer_kind(name)), name);
+  EXPECT_EQ(parse_optimizer_kind("lamb"), OptimizerKind::kLamb);
+  try {
+    parse_optimizer_kind("LAMB");
+    ADD_FAILURE() << "accepted LAMB";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("adamw, adamax or lamb"), std::string::npos) << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------- LAMB
+
+TEST(Optimizer, LambMatchesGolden) {
+  const auto g = test::golden_json("lamb");
+  tensor_io::SafetensorsFile f((test::golden_dir("lamb") / "steps.safetensors").string());
+  OptimizerOptions o;
+  o.kind = parse_optimizer_kind(g["optimizer"].get<std::string>());
+  o.beta1 = g["beta1"].get<double>();
+  o.beta2 = g["beta2"].get<double>();
+  o.eps = g["eps"].get<double>();
+  o.weight_decay = g["weight_decay"].get<double>();
+  std::vector<NamedParameter> params;
+  for (const auto& p : g["params"]) {
+    const auto name = p["name"].get<std::string>();
+    params.push_back({name, f.tensor("init." + name).clone().requires_grad_(true)});
+  }
+  Optimizer opt(params, o);
+  const auto& lrs = g["lrs"];
+  ASSERT_GE(lrs.size(), 2u);
+  bool clipped = false, missing = false;
+  for (size_t step = 0; step < lrs.size(); ++step) {
+    opt.zero_grad();
+    for (auto& np : params) {
+      const std::string key = "grad." + std::to_string(step) + "." + np.name;
+      if (f.contains(key))
+        np.param.mutable_grad() = f.tensor(key).clone();
+      else
+        missing = true;
+    }
+    const double norm = opt.grad_norm();
+    const double expected_norm = g["grad_norms"][step].get<double>();
+    EXPECT_NEAR(norm, expected_norm, 1e-6 * expected_norm) << "step " << step;
+    const double scale = clip_coefficient(norm, g["max_grad_norm"].get<double>());
+    EXPECT_NEAR(scale, g["clip_factors"][step].get<double>(), 1e-6) << "step " << step;
+    clipped = clipped || scale < 1;
+    opt.step(lrs[step].get<double>(), scale);
+    for (const auto& np : params)
+      EXPECT_TRUE(test::close(np.param, f.tensor("param." + std::to_string(step) + "." + np.name), 2e-6, 1e-7))
+          << np.name << " after step " << step;
+  }
+  EXPECT_TRUE(clipped && missing) << "the golden should clip and skip a gradient";
+  ASSERT_EQ(opt.state().size(), g["params"].size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& p = g["params"][i];
+    const auto& st = opt.state()[i];
+    EXPECT_EQ(st.steps, p["steps"].get<int64_t>()) << params[i].name;
+    EXPECT_EQ(st.decay, p["decay"].get<bool>()) << params[i].name;
+    EXPECT_TRUE(test::close(st.exp_avg, f.tensor("exp_avg." + params[i].name), 2e-6, 1e-9)) << params[i].name;
+    EXPECT_TRUE(test::close(st.exp_sec, f.tensor("exp_sec." + params[i].name), 2e-6, 1e-12)) << params[i].name;
+  }
+}
+
+// The LAMB update written with tensor ops in double (one parameter, one step).
+torch::Tensor lamb_reference(const torch::Tensor& p0, const torch::Tensor& m0, const torch::Tensor& v0,
+                             const torch::Tensor& g, const OptimizerOptions& o, double lr, double grad_scale,
+                             int64_t t, bool decay, torch::Tensor& m, torch::Tensor& v) {
+  auto p = p0.to(torch::kDouble);
+  auto gs = g.to(torch::kDouble) * grad_scale;
+  m = o.beta1 * m0.to(torch::kDouble) + (1 - o.beta1) * gs;
+  v = o.beta2 * v0.to(torch::kDouble) + (1 - o.beta2) * gs * gs;
+  auto u = (m / (1 - std::pow(o.beta1, t))) / (torch::sqrt(v / (1 - std::pow(o.beta2, t))) + o.eps) +
+           (decay ? o.weight_decay : 0.0) * p;
+  const double pn = p.norm().item<double>(), un = u.norm().item<double>();
+  const double trust = pn > 0 && un > 0 ? pn / un : 1.0;
+  return p - lr * trust * u;
+}
+
+const int64_t kLarge = 3 * (1 << 15) + 1234;  // several parallel chunks, the last one partial
+
+torch::Tensor large_grad(int64_t n, int step) {
+  return torch::sin(torch::arange(n, torch::kFloat) * (0.37f + 0.05f * step)) * (1.0f + step);
+}
+
+TEST(Optimizer, LambLargeParameterMatchesTensorFormula) {
+  OptimizerOptions o;
+  o.kind = OptimizerKind::kLamb;
+  o.weight_decay = 0.05;
+  auto p = (torch::cos(torch::arange(kLarge, torch::kFloat) * 0.011f) * 0.3f).requires_grad_(true);
+  Optimizer opt({{"bert.encoder.layer.3.intermediate.dense.weight", p}}, o);
+  auto m = torch::zeros({kLarge}, torch::kDouble), v = torch::zeros({kLarge}, torch::kDouble);
+  for (int step = 0; step < 3; ++step) {
+    const double lr = 0.01 / (step + 1), scale = step == 1 ? 0.25 : 1.0;
+    auto grad = large_grad(kLarge, step);
+    auto p0 = p.detach().clone();
+    torch::Tensor m1, v1;
+    auto expected = lamb_reference(p0, opt.state()[0].exp_avg, opt.state()[0].exp_sec, grad, o, lr, scale, step + 1,
+                                   true, m1, v1);
+    p.mutable_grad() = grad;
+    opt.step(lr, scale);
+    EXPECT_TRUE(test::close(p, expected.to(torch::kFloat), 2e-6, 1e-7)) << "step " << step;
+    EXPECT_TRUE(test::close(opt.state()[0].exp_avg, m1.to(torch::kFloat), 1e-6, 1e-9)) << "step " << step;
+  }
+}
+
+std::vector<torch::Tensor> lamb_params() {
+  return {(torch::cos(torch::arange(kLarge, torch::kFloat) * 0.013f) * 0.2f).requires_grad_(true),
+          torch::zeros({kLarge / 2}).requires_grad_(true), (torch::ones({7, 5}) * 0.5f).requires_grad_(true)};
+}
+
+std::vector<NamedParameter> lamb_named(const std::vector<torch::Tensor>& p) {
+  return {{"bert.encoder.layer.0.output.dense.weight", p[0]},
+          {"bert.encoder.layer.0.output.dense.bias", p[1]},
+          {"heads.cls.weight", p[2]}};
+}
+
+void lamb_steps(Optimizer& opt, const std::vector<torch::Tensor>& params, int first, int last) {
+  for (int step = first; step < last; ++step) {
+    opt.zero_grad();
+    for (size_t i = 0; i < params.size(); ++i)
+      params[i].mutable_grad() = large_grad(params[i].numel(), step + static_cast<int>(i)).view(params[i].sizes());
+    opt.step(0.02, clip_coefficient(opt.grad_norm(), 1.0));
+  }
+}
+
+TEST(Optimizer, LambThreadCountDoesNotChangeResult) {
+  OptimizerOptions o;
+  o.kind = OptimizerKind::kLamb;
+  const int threads = at::get_num_threads();
+  std::vector<std::vector<torch::Tensor>> results;
+  std::vector<std::map<std::string, torch::Tensor>> states;
+  for (int n : {1, 2, 3, 8}) {
+    at::set_num_threads(n);
+    auto params = lamb_params();
+    Optimizer opt(lamb_named(params), o);
+    lamb_steps(opt, params, 0, 3);
+    results.push_back(params);
+    states.push_back(opt.state_tensors());
+  }
+  at::set_num_threads(threads);
+  for (size_t r = 1; r < results.size(); ++r) {
+    for (size_t i = 0; i < results[0].size(); ++i)
+      EXPECT_TRUE(torch::equal(results[r][i], results[0][i])) << "run " << r << " parameter " << i;
+    for (const auto& [name, t] : states[0])
+      EXPECT_TRUE(torch::equal(states[r].at(name), t)) << "run " << r << " " << name;
+  }
+  EXPECT_FALSE(torch::equal(results[0][1], torch::zeros({kLarge / 2})));  // the zero bias moved (trust 1)
+}
+
+TEST(Optimizer, LambStateRoundTripContinuesExactly) {
+  OptimizerOptions o;
+  o.kind = OptimizerKind::kLamb;
+  auto a = lamb_params();
+  Optimizer opt_a(lamb_named(a), o);
+  lamb_steps(opt_a, a, 0, 2);
+  // What a checkpoint keeps: the weights and the state tensors, copied.
+  std::vector<torch::Tensor> b, fresh;
+  for (const auto& p : a) {
+    b.push_back(p.detach().clone().requires_grad_(true));
+    fresh.push_back(p.detach().clone().requires_grad_(true));
+  }
+  std::map<std::string, torch::Tensor> saved;
+  for (const auto& [name, t] : opt_a.state_tensors()) saved[name] = t.clone();
+  Optimizer opt_b(lamb_named(b), o);
+  opt_b.load_state_tensors([&](std::map<std::string, torch::Tensor>& targets) {
+    ASSERT_EQ(targets.size(), saved.size());
+    for (auto& [name, t] : targets) t.copy_(saved.at(name));
+  });
+  EXPECT_EQ(opt_b.state()[0].steps, 2);
+  Optimizer opt_fresh(lamb_named(fresh), o);  // without the state: a different step
+  lamb_steps(opt_a, a, 2, 4);
+  lamb_steps(opt_b, b, 2, 4);
+  lamb_steps(opt_fresh, fresh, 2, 4);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+  const auto state_b = opt_b.state_tensors();
+  for (const auto& [name, t] : opt_a.state_tensors()) EXPECT_TRUE(torch::equal(state_b.at(name), t)) << name;
+  EXPECT_FALSE(torch::equal(a[0], fresh[0]));
+}
+
+TEST(Optimizer, LambTrustRatioEdgeCases) {
+  OptimizerOptions o;
+  o.kind = OptimizerKind::kLamb;
+  o.weight_decay = 0.1;
+  auto zero = torch::zeros({4}).requires_grad_(true);          // ||p|| = 0: trust 1
+  auto still = torch::full({3}, 0.7f).requires_grad_(true);    // no decay, zero gradient: u = 0
+  auto decayed = torch::full({3}, 0.7f).requires_grad_(true);  // decay only: u = wd p, trust 1 / wd
+  Optimizer opt({{"heads.a.bias", zero}, {"heads.a.LayerNorm.weight", still}, {"heads.a.weight", decayed}}, o);
+  zero.mutable_grad() = torch::tensor({0.5f, -2.0f, 0.0f, 1e-3f});
+  still.mutable_grad() = torch::zeros({3});
+  decayed.mutable_grad() = torch::zeros({3});
+  opt.step(0.1);
+  // Step 1: m_hat = g, v_hat = g^2, u = g / (|g| + eps).
+  auto g = torch::tensor({0.5, -2.0, 0.0, 1e-3}, torch::kDouble);
+  EXPECT_TRUE(test::close(zero, (-0.1 * g / (g.abs() + o.eps)).to(torch::kFloat), 1e-6, 1e-7));
+  EXPECT_TRUE(torch::equal(still, torch::full({3}, 0.7f)));
+  EXPECT_TRUE(test::close(decayed, torch::full({3}, 0.7f * 0.9f), 1e-6, 0));  // p -= lr (1/wd) wd p
 }
 
 }  // namespace
