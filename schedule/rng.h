@@ -51,6 +51,7 @@ enum class RngPurpose : uint64_t {
   kTemperature = 3,   // temperature sampling: which task each step
   kLengthBucket = 4,  // per task and window: tie order before sorting by length
   kMasking = 5,       // per example: dynamic masked-LM masking
+  kPretrainInstances = 6,  // per dupe and window: BERT's sentence-pair instances
 };
 
 }  // namespace mtdnn::schedule
