@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
     in.token_type_ids = torch::zeros({B, T}, torch::kLong);
     in.attention_mask = mask;
     const int c = n_class(task);
-    in.labels = c == 1 ? torch::rand({B}) * 5 : torch::randint(c, {B}, torch::kLong);
+    in.labels = {c == 1 ? torch::rand({B}) * 5 : torch::randint(c, {B}, torch::kLong)};
     auto out = model->forward(task, in);
     optimizer.zero_grad();
     out.loss.backward();

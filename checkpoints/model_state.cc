@@ -12,18 +12,6 @@ namespace mtdnn::checkpoints {
 namespace {
 
 using nlohmann::json;
-using worker::HeadKind;
-
-constexpr HeadKind kHeadKinds[] = {HeadKind::kClassification, HeadKind::kRegression,
-                                   HeadKind::kRanking,        HeadKind::kSan,
-                                   HeadKind::kMaskedLm,       HeadKind::kNextSentence};
-
-HeadKind head_kind_from_name(const std::string& name, const std::string& where) {
-  for (HeadKind k : kHeadKinds)
-    if (name == worker::head_kind_name(k)) return k;
-  throw InputError(fmt::format("{}: unknown head kind '{}'", where, name));
-}
-
 }  // namespace
 
 std::map<std::string, at::Tensor> module_tensors(const torch::nn::Module& module,
@@ -38,6 +26,7 @@ json model_meta(const worker::MtdnnModelOptions& options) {
   json heads = json::array();
   for (const auto& h : options.heads) {
     heads.push_back({{"task", h.task},
+                     {"role", h.role},
                      {"kind", worker::head_kind_name(h.kind)},
                      {"n_class", h.n_class},
                      {"dropout_p", h.dropout_p},
@@ -62,7 +51,8 @@ worker::MtdnnModelOptions model_options_from_meta(const json& model, const std::
                       "{}: each head needs a 'task' and a 'kind' string", hwhere);
     worker::HeadSpec spec;
     spec.task = h["task"].get<std::string>();
-    spec.kind = head_kind_from_name(h["kind"].get<std::string>(), hwhere);
+    spec.role = h.value("role", std::string());
+    spec.kind = worker::head_kind_from_name(h["kind"].get<std::string>(), hwhere);
     try {
       spec.n_class = h.value("n_class", spec.n_class);
       spec.dropout_p = h.value("dropout_p", spec.dropout_p);

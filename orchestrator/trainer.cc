@@ -594,7 +594,8 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
   const std::vector<std::string> active = {"encoder", "heads." + task.name};
   const double global_items = static_cast<double>(entry.end - entry.begin);
   const double world = plane.size();
-  const auto ranges = worker::split_micro_batches(batch, task.task_type, o.grad_accum);
+  const task_kinds::TaskKind& kind = task_kinds::kind_of(task);
+  const auto ranges = worker::split_micro_batches(batch, kind, o.grad_accum);
   comm::RoundStats mine;
   const auto step_start = Clock::now();
   // R3: forward/backward of each micro-batch; gradients reduced on the last one. The local
@@ -607,12 +608,12 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
     reducer->prepare(active, last);
     worker::ModelInput in;
     double weight = 0;
-    const double items = static_cast<double>(worker::range_items(r, task.task_type));
+    const double items = static_cast<double>(worker::range_items(r, kind));
     if (r.rows() > 0) {
-      in = worker::model_input(batch, r, task.task_type, true);
+      in = worker::model_input(batch, r, kind, true);
       weight = items * world / global_items * entry.loss_weight;
     } else {
-      in = worker::placeholder_input(task.task_type);  // empty slice: zero gradients, same collectives
+      in = worker::placeholder_input(kind, task);  // empty slice: zero gradients, same collectives
     }
     worker::HeadOutput out = model->forward(task.name, in);
     reducer->note_rows(in.input_ids);
@@ -704,8 +705,8 @@ std::string memory_estimate(const worker::BertConfig& c, const std::vector<TaskD
   double params = static_cast<double>(worker::bert_parameter_count(c));
   const auto registry = worker::builtin_head_registry();
   for (const auto& t : tasks)
-    for (const auto& p : registry.create(worker::head_spec_of(t, o.dropout), c)->parameters())
-      params += static_cast<double>(p.numel());
+    for (const auto& spec : worker::head_specs_of(t, o.dropout))
+      for (const auto& p : registry.create(spec, c)->parameters()) params += static_cast<double>(p.numel());
   const double H = static_cast<double>(c.hidden_size), I = static_cast<double>(c.intermediate_size);
   const double weights = 4 * params, grads = 4 * params, optimizer = 8 * params;
   const double buckets = world > 1 ? 4 * params : 0;
@@ -729,7 +730,7 @@ std::string Trainer::schedule_summary() const {
   for (size_t e = 0; e < m.batches.size(); ++e) out += fmt::format(" {:>9}", fmt::format("epoch {}", e));
   out += "\n";
   for (size_t t = 0; t < m.tasks.size(); ++t) {
-    out += fmt::format("{:<12} {:>10} {:>14}", m.tasks[t].name, m.sizes[t].examples, to_string(m.tasks[t].task_type));
+    out += fmt::format("{:<12} {:>10} {:>14}", m.tasks[t].name, m.sizes[t].examples, m.tasks[t].task_type);
     for (const auto& per_task : m.batches) out += fmt::format(" {:>9}", per_task[t]);
     out += "\n";
   }

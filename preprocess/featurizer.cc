@@ -32,7 +32,7 @@ bool valid_utf8(std::string_view text) {
 
 Featurizer::Featurizer(const Vocab& vocab, const WordPieceTokenizer& tokenizer, const TaskDef& task,
                        int max_seq_len, bool has_labels)
-    : vocab_(vocab), tokenizer_(tokenizer), task_(task), max_seq_len_(max_seq_len), has_labels_(has_labels) {}
+    : vocab_(vocab), tokenizer_(tokenizer), task_(task), kind_(task_kinds::kind_of(task)), max_seq_len_(max_seq_len), has_labels_(has_labels) {}
 
 std::string Featurizer::encode(const std::string& column, const std::string& text,
                                std::vector<int32_t>* ids) const {
@@ -70,66 +70,6 @@ sharding::Example Featurizer::layout(const std::vector<int32_t>& a, const std::v
   return e;
 }
 
-std::string Featurizer::parse_label(const RawRow& row, size_t candidates, sharding::Example* first,
-                                    std::vector<int32_t>* ranking_labels) const {
-  const std::string& text = row.label;
-  switch (task_.task_type) {
-    case TaskType::kClassification: {
-      int id = task_.label_id(text);
-      if (id >= 0) {
-        first->label = id;
-        return "";
-      }
-      if (!task_.labels.empty()) {
-        std::string known;
-        for (const auto& l : task_.labels) known += (known.empty() ? "'" : ", '") + l + "'";
-        return fmt::format("label '{}' is not one of the task's labels ({})", text, known);
-      }
-      return fmt::format("label '{}' is not an integer in [0, {}) (the task has no 'labels' list)", text,
-                         task_.n_class);
-    }
-    case TaskType::kRegression: {
-      char* end = nullptr;
-      errno = 0;
-      float v = std::strtof(text.c_str(), &end);
-      if (text.empty() || *end != '\0' || errno != 0 || !std::isfinite(v))
-        return fmt::format("regression score '{}' is not a finite number", text);
-      first->score = v;
-      return "";
-    }
-    case TaskType::kRanking: {
-      // Either the index of the positive candidate, or one 0/1 flag per candidate.
-      ranking_labels->assign(candidates, 0);
-      if (text.find(',') == std::string::npos) {
-        char* end = nullptr;
-        long idx = std::strtol(text.c_str(), &end, 10);
-        if (text.empty() || *end != '\0' || idx < 0 || static_cast<size_t>(idx) >= candidates)
-          return fmt::format("ranking label '{}' is neither the index of the positive candidate (0..{}) nor "
-                             "a comma-separated 0/1 flag per candidate", text, candidates - 1);
-        (*ranking_labels)[static_cast<size_t>(idx)] = 1;
-        return "";
-      }
-      std::string_view rest(text);
-      size_t i = 0, positives = 0;
-      for (;; ++i) {
-        size_t comma = rest.find(',');
-        std::string_view flag = rest.substr(0, comma);
-        if (flag != "0" && flag != "1") return fmt::format("ranking label flag '{}' is not 0 or 1", flag);
-        if (i < candidates && flag == "1") (*ranking_labels)[i] = 1;
-        positives += flag == "1";
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-      if (i + 1 != candidates)
-        return fmt::format("ranking label has {} flags for {} candidates", i + 1, candidates);
-      if (positives != 1)
-        return fmt::format("ranking group has {} positive candidates; exactly one must be positive", positives);
-      return "";
-    }
-  }
-  return "unknown task type";
-}
-
 void Featurizer::featurize(const RawRow& row, Featurized* out) const {
   *out = Featurized();
   if (!row.error.empty()) {
@@ -140,11 +80,10 @@ void Featurizer::featurize(const RawRow& row, Featurized* out) const {
     out->error = "invalid UTF-8 in the uid or label column";
     return;
   }
-  sharding::Example first;
-  std::vector<int32_t> ranking_labels;
-  size_t candidates = task_.task_type == TaskType::kRanking ? row.hypotheses.size() : 1;
+  task_kinds::ParsedLabel label;
+  const size_t candidates = kind_.grouped() ? row.hypotheses.size() : 1;
   if (has_labels_) {
-    out->error = parse_label(row, candidates, &first, &ranking_labels);
+    out->error = kind_.parse_label(task_, row.label, candidates, &label);
     if (!out->error.empty()) return;
   }
   std::vector<int32_t> a, b;
@@ -154,8 +93,8 @@ void Featurizer::featurize(const RawRow& row, Featurized* out) const {
   if (row.hypotheses.empty()) {
     sharding::Example e = layout(a, nullptr, &out->truncated);
     e.uid = row.uid;
-    e.label = first.label;
-    e.score = first.score;
+    e.label = label.label;
+    e.score = label.score;
     out->examples.push_back(std::move(e));
     return;
   }
@@ -168,17 +107,17 @@ void Featurizer::featurize(const RawRow& row, Featurized* out) const {
       return;
     }
     sharding::Example e = layout(a, &b, &out->truncated);
-    if (task_.task_type == TaskType::kRanking) {
+    if (kind_.grouped()) {
       e.uid = row.candidate_uids[k];
-      if (has_labels_) e.label = ranking_labels[k];
+      if (has_labels_) e.label = label.candidate_labels[k];
     } else {
       e.uid = row.uid;
-      e.label = first.label;
-      e.score = first.score;
+      e.label = label.label;
+      e.score = label.score;
     }
     out->examples.push_back(std::move(e));
   }
-  if (task_.task_type == TaskType::kRanking) out->group_uid = row.uid;
+  if (kind_.grouped()) out->group_uid = row.uid;
 }
 
 }  // namespace mtdnn::preprocess

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/task_def.h"
+#include "task_kinds/task_kind.h"
 #include "preprocess/row_source.h"
 #include "preprocess/wordpiece_tokenizer.h"
 #include "sharding/example.h"
@@ -31,14 +31,14 @@ class Featurizer {
   void featurize(const RawRow& row, Featurized* out) const;
 
  private:
-  std::string parse_label(const RawRow& row, size_t candidates, sharding::Example* first,
-                          std::vector<int32_t>* ranking_labels) const;
+
   std::string encode(const std::string& column, const std::string& text, std::vector<int32_t>* ids) const;
   sharding::Example layout(const std::vector<int32_t>& a, const std::vector<int32_t>* b, bool* truncated) const;
 
   const Vocab& vocab_;
   const WordPieceTokenizer& tokenizer_;
   const TaskDef& task_;
+  const task_kinds::TaskKind& kind_;
   int max_seq_len_;
   bool has_labels_;
 };

@@ -121,7 +121,8 @@ nlohmann::json jsonl_record(const TaskDef& task, bool has_labels, const Featuriz
     return t;
   };
   nlohmann::json j;
-  if (task.task_type == TaskType::kRanking) {
+  const task_kinds::TaskKind& kind = task_kinds::kind_of(task);
+  if (kind.grouped()) {
     std::vector<std::string> ruids;
     nlohmann::json ids = nlohmann::json::array(), type_ids = nlohmann::json::array(), masks = nlohmann::json::array();
     int positive = 0;
@@ -139,7 +140,7 @@ nlohmann::json jsonl_record(const TaskDef& task, bool has_labels, const Featuriz
   }
   const auto& e = f.examples.front();
   j["uid"] = e.uid;
-  if (task.task_type == TaskType::kRegression)
+  if (kind.label_kind() == LabelKind::kScore)
     j["label"] = has_labels ? e.score : 0.0f;
   else
     j["label"] = has_labels ? e.label : 0;  // mt-dnn writes 0 for unlabeled (test) rows
@@ -159,9 +160,8 @@ sharding::SplitManifest process_split(const Job& job, const TaskDef& task, const
   m.split = split;
   m.source = source->relative_path();
   m.source_sha256 = sha256_hex_file(source->path());
-  m.label_kind = !has_labels ? sharding::LabelKind::kNone
-                 : task.task_type == TaskType::kRegression ? sharding::LabelKind::kScore
-                                                           : sharding::LabelKind::kClass;
+  const task_kinds::TaskKind& kind = task_kinds::kind_of(task);
+  m.label_kind = has_labels ? kind.label_kind() : LabelKind::kNone;
   const int64_t rows = std::max<int64_t>(source->rows(), 0);
   const int64_t num_shards = std::clamp<int64_t>(job.options.shards, 1, std::max<int64_t>(rows, 1));
 
@@ -220,13 +220,13 @@ sharding::SplitManifest process_split(const Job& job, const TaskDef& task, const
         ++m.skipped_bad;
         continue;
       }
-      if (task.task_type == TaskType::kRanking)
+      if (kind.grouped())
         writer->append_group(f.group_uid, f.examples);
       else
         writer->append(f.examples.front());
       for (const auto& e : f.examples) m.tokens += static_cast<int64_t>(e.token_ids.size());
       m.examples += static_cast<int64_t>(f.examples.size());
-      m.groups += task.task_type == TaskType::kRanking ? 1 : 0;
+      m.groups += kind.grouped() ? 1 : 0;
       m.truncated += f.truncated ? 1 : 0;
       if (jsonl) *jsonl << jsonl_record(task, has_labels, f).dump() << '\n';
     }

@@ -7,22 +7,6 @@
 
 namespace mtdnn::sharding {
 
-const char* to_string(LabelKind k) {
-  switch (k) {
-    case LabelKind::kClass: return "class";
-    case LabelKind::kScore: return "score";
-    case LabelKind::kNone: return "none";
-  }
-  return "?";
-}
-
-LabelKind label_kind_from_string(const std::string& s) {
-  if (s == "class") return LabelKind::kClass;
-  if (s == "score") return LabelKind::kScore;
-  if (s == "none") return LabelKind::kNone;
-  throw InputError(fmt::format("unknown label kind '{}'", s));
-}
-
 nlohmann::json TokenizerIdentity::to_json() const {
   return {{"name", name},
           {"vocab_sha256", vocab_sha256},

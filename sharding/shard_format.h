@@ -33,6 +33,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "task_kinds/label_kind.h"
+
 namespace mtdnn::sharding {
 
 inline constexpr const char* kMagic = "MTDNN-SHARD";
@@ -65,9 +67,9 @@ inline constexpr const char* kGroupUidBytes = "group_uid_bytes";
 inline constexpr const char* kGroupUidOffsets = "group_uid_offsets";
 }  // namespace dset
 
-enum class LabelKind { kClass, kScore, kNone };
-const char* to_string(LabelKind k);
-LabelKind label_kind_from_string(const std::string& s);  // throws InputError
+using mtdnn::LabelKind;  // task_kinds/label_kind.h
+using mtdnn::label_kind_from_string;
+using mtdnn::to_string;
 
 // What produced the token ids: shards from different tokenizers must never be mixed.
 struct TokenizerIdentity {

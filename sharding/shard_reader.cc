@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/hdf5.h"
+#include "task_kinds/task_kind.h"
 
 namespace mtdnn::sharding {
 
@@ -74,7 +75,7 @@ ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_un
     labels_ = h5::read_all<int32_t>(h5::open_dataset(f, dset::kLabels, w).get(), w);
     MTDNN_INPUT_CHECK(static_cast<int64_t>(labels_.size()) == num_examples_,
                       "{}: dataset 'labels' has {} entries, expected {}", w, labels_.size(), num_examples_);
-    int max_label = task_def_.task_type == TaskType::kRanking ? 2 : task_def_.n_class;
+    const int max_label = task_kinds::kind_of(task_def_).label_bound(task_def_);
     for (int64_t i = 0; i < num_examples_; ++i)
       MTDNN_INPUT_CHECK(labels_[i] >= 0 && labels_[i] < max_label,
                         "{}: example {} has label {} outside [0, {})", w, i, labels_[i], max_label);
@@ -90,7 +91,7 @@ ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_un
   uid_offsets_ = h5::read_all<int64_t>(h5::open_dataset(f, dset::kUidOffsets, w).get(), w);
   check_offsets(uid_offsets_, num_examples_, h5::dataset_length(h_->uid_bytes.get(), w), w, dset::kUidOffsets);
 
-  if (task_def_.task_type == TaskType::kRanking) {
+  if (task_kinds::kind_of(task_def_).grouped()) {
     group_offsets_ = h5::read_all<int64_t>(h5::open_dataset(f, dset::kGroupOffsets, w).get(), w);
     check_offsets(group_offsets_, num_groups_, num_examples_, w, dset::kGroupOffsets);
     h_->group_uid_bytes = h5::open_dataset(f, dset::kGroupUidBytes, w);
@@ -98,7 +99,7 @@ ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_un
     check_offsets(group_uid_offsets_, num_groups_, h5::dataset_length(h_->group_uid_bytes.get(), w), w,
                   dset::kGroupUidOffsets);
   } else {
-    MTDNN_INPUT_CHECK(num_groups_ == 0, "{}: {} groups in a task that is not a ranking task", w, num_groups_);
+    MTDNN_INPUT_CHECK(num_groups_ == 0, "{}: {} groups in a task whose kind has no groups", w, num_groups_);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/hdf5.h"
+#include "task_kinds/task_kind.h"
 
 namespace mtdnn::sharding {
 
@@ -36,7 +37,7 @@ ShardWriter::ShardWriter(const std::string& path, ShardInfo info)
     d_->scores = std::make_unique<h5::AppendableDataset<float>>(f, dset::kLabels, H5T_IEEE_F32LE, kRowChunk, path_);
   d_->uid_bytes = std::make_unique<h5::AppendableDataset<uint8_t>>(f, dset::kUidBytes, H5T_STD_U8LE, kUidChunk, path_);
   d_->uid_offsets = std::make_unique<h5::AppendableDataset<int64_t>>(f, dset::kUidOffsets, H5T_STD_I64LE, kRowChunk, path_);
-  if (info_.task_def.task_type == TaskType::kRanking) {
+  if (task_kinds::kind_of(info_.task_def).grouped()) {
     d_->group_offsets = std::make_unique<h5::AppendableDataset<int64_t>>(f, dset::kGroupOffsets, H5T_STD_I64LE, kRowChunk, path_);
     d_->group_uid_bytes = std::make_unique<h5::AppendableDataset<uint8_t>>(f, dset::kGroupUidBytes, H5T_STD_U8LE, kUidChunk, path_);
     d_->group_uid_offsets = std::make_unique<h5::AppendableDataset<int64_t>>(f, dset::kGroupUidOffsets, H5T_STD_I64LE, kRowChunk, path_);
@@ -67,12 +68,12 @@ void ShardWriter::add(const Example& e) {
 }
 
 void ShardWriter::append(const Example& example) {
-  MTDNN_CHECK(info_.task_def.task_type != TaskType::kRanking, "ranking examples come in groups");
+  MTDNN_CHECK(!task_kinds::kind_of(info_.task_def).grouped(), "this task kind's examples come in groups");
   add(example);
 }
 
 void ShardWriter::append_group(const std::string& group_uid, const std::vector<Example>& candidates) {
-  MTDNN_CHECK(info_.task_def.task_type == TaskType::kRanking, "groups are for ranking tasks");
+  MTDNN_CHECK(task_kinds::kind_of(info_.task_def).grouped(), "groups are for grouped task kinds (ranking)");
   for (const auto& c : candidates) add(c);
   group_offsets_.push_back(num_examples_);
   group_uid_bytes_buf_.insert(group_uid_bytes_buf_.end(), group_uid.begin(), group_uid.end());

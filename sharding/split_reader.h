@@ -37,6 +37,7 @@ class SplitReader {
   std::vector<Example> get_range(int64_t begin, int64_t end) const;
   int64_t length(int64_t i) const;
   const std::vector<ShardReader>& shards() const { return shards_; }
+  const std::string& task_dir() const { return task_dir_; }  // dataset_dir/<task>
 
   // Recomputes each shard file's SHA-256; InputError naming the first that differs.
   void verify_checksums() const;

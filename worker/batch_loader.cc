@@ -54,7 +54,7 @@ schedule::TaskSizes task_sizes_of(const sharding::SplitReader& reader, int64_t b
   t.examples = reader.size();
   t.batch_size = batch_size;
   t.loss_weight = loss_weight;
-  if (reader.manifest().task_def.task_type == TaskType::kRanking) {
+  if (task_kinds::kind_of(reader.manifest().task_def).grouped()) {
     // Shards never split a group: shard s's groups start at its first example plus its own
     // group offsets.
     int64_t first = 0;
@@ -96,6 +96,11 @@ BatchLoader::BatchLoader(std::vector<const sharding::SplitReader*> readers, std:
                           e.example_begin == t.example_of(e.begin) && e.example_end == t.example_of(e.end),
                       "task '{}': schedule entry of items [{}, {}) / examples [{}, {}) does not fit its {} items",
                       t.name, e.begin, e.end, e.example_begin, e.example_end, t.items());
+  }
+  for (const sharding::SplitReader* reader : readers_) {
+    const TaskDef& def = reader->manifest().task_def;
+    kinds_.push_back(&task_kinds::kind_of(def));
+    resources_.push_back(kinds_.back()->load_resources(def, reader->task_dir()));
   }
   if (options_.prefetch > 0) thread_ = std::thread([this] { produce(); });
 }
@@ -147,6 +152,13 @@ LocalBatch BatchLoader::load(int64_t step) const {
     b.entry = e;
     b.group_sizes = std::move(group_sizes);
     b.example_index = std::move(local);
+    if (b.label_kind != LabelKind::kNone) {
+      const auto task = static_cast<size_t>(e.task);
+      const task_kinds::TargetKey key{schedule_options_.seed, static_cast<uint64_t>(schedule_.epoch),
+                                      static_cast<uint64_t>(e.task)};
+      task_kinds::BatchRows rows = batch_rows(b);
+      b.targets = kinds_[task]->targets(reader.manifest().task_def, resources_[task].get(), key, rows);
+    }
     return b;
   } catch (const std::exception& x) {
     rethrow_with_context(

@@ -1,5 +1,6 @@
 // The training batch loader: walks an epoch schedule and, for each step, reads this rank's
-// slice of the global batch from the task's shards and pads it (LocalBatch). A background
+// slice of the global batch from the task's shards, pads it and has the task's kind make
+// its targets (LocalBatch; for MaskLM this is where masking happens). A background
 // thread keeps the next `prefetch` batches ready; the trainer calls next() once per step.
 //
 // Threading: while a loader lives, its thread reads the SplitReaders it was given (HDF5 is
@@ -12,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -67,6 +69,8 @@ class BatchLoader {
 
   std::vector<const sharding::SplitReader*> readers_;
   std::vector<schedule::TaskSizes> tasks_;
+  std::vector<const task_kinds::TaskKind*> kinds_;  // per task, from its shards' definition
+  std::vector<std::unique_ptr<task_kinds::TaskResources>> resources_;  // per task, what its kind loads
   schedule::ScheduleOptions schedule_options_;
   schedule::EpochSchedule schedule_;
   BatchLoaderOptions options_;

@@ -7,17 +7,17 @@
 
 namespace mtdnn::worker {
 
-int64_t local_items(const LocalBatch& batch, TaskType type) {
-  return type == TaskType::kRanking ? static_cast<int64_t>(batch.group_sizes.size()) : batch.B;
+int64_t local_items(const LocalBatch& batch, const task_kinds::TaskKind& kind) {
+  return kind.grouped() ? static_cast<int64_t>(batch.group_sizes.size()) : batch.B;
 }
 
-int64_t range_items(const RowRange& range, TaskType type) {
-  return type == TaskType::kRanking ? range.group_end - range.group_begin : range.rows();
+int64_t range_items(const RowRange& range, const task_kinds::TaskKind& kind) {
+  return kind.grouped() ? range.group_end - range.group_begin : range.rows();
 }
 
-std::vector<RowRange> split_micro_batches(const LocalBatch& batch, TaskType type, int64_t parts) {
+std::vector<RowRange> split_micro_batches(const LocalBatch& batch, const task_kinds::TaskKind& kind, int64_t parts) {
   MTDNN_CHECK(parts >= 1, "{} micro-batches", parts);
-  const int64_t items = local_items(batch, type);
+  const int64_t items = local_items(batch, kind);
   // Row offset of each group (ranking): groups are consecutive rows.
   std::vector<int64_t> group_row(1, 0);
   for (int64_t k : batch.group_sizes) group_row.push_back(group_row.back() + k);
@@ -26,7 +26,7 @@ std::vector<RowRange> split_micro_batches(const LocalBatch& batch, TaskType type
   for (int64_t p = 0; p < parts; ++p) {
     const int64_t n = items / parts + (p < items % parts ? 1 : 0);
     RowRange r;
-    if (type == TaskType::kRanking) {
+    if (kind.grouped()) {
       r.group_begin = item;
       r.group_end = item + n;
       r.row_begin = group_row[static_cast<size_t>(r.group_begin)];
@@ -47,7 +47,8 @@ int64_t real_tokens(const LocalBatch& batch, const RowRange& range) {
   return n;
 }
 
-ModelInput model_input(const LocalBatch& batch, const RowRange& range, TaskType type, bool with_labels) {
+ModelInput model_input(const LocalBatch& batch, const RowRange& range, const task_kinds::TaskKind& kind,
+                       bool with_labels) {
   MTDNN_CHECK(range.row_begin >= 0 && range.row_end <= batch.B && range.rows() > 0, "rows [{}, {}) of a batch of {}",
               range.row_begin, range.row_end, batch.B);
   // Longest row of the range: the attention mask is 1 on a row's prefix.
@@ -65,49 +66,47 @@ ModelInput model_input(const LocalBatch& batch, const RowRange& range, TaskType 
   in.input_ids = rows(batch.input_ids);
   in.token_type_ids = rows(batch.token_type_ids);
   in.attention_mask = rows(batch.attention_mask);
-  if (type == TaskType::kRanking) {
+  if (kind.grouped()) {
     std::vector<int64_t> sizes(batch.group_sizes.begin() + range.group_begin, batch.group_sizes.begin() + range.group_end);
     in.group_sizes = torch::tensor(sizes, torch::kLong);  // (G)
   }
   if (!with_labels) return in;
-  if (type == TaskType::kRegression) {
-    MTDNN_CHECK(batch.label_kind == sharding::LabelKind::kScore, "regression batch without scores");
-    in.labels = torch::from_blob(const_cast<float*>(batch.scores.data()) + range.row_begin, {range.rows()},
-                                 torch::kFloat).clone();  // (B)
-  } else if (type == TaskType::kRanking) {
-    MTDNN_CHECK(batch.label_kind == sharding::LabelKind::kClass, "ranking batch without labels");
-    std::vector<int64_t> positive;
-    int64_t row = range.row_begin;
-    for (int64_t g = range.group_begin; g < range.group_end; ++g) {
-      const int64_t k = batch.group_sizes[static_cast<size_t>(g)];
-      int64_t pos = -1;
-      for (int64_t c = 0; c < k; ++c)
-        if (batch.labels[static_cast<size_t>(row + c)] == 1 && pos < 0) pos = c;
-      MTDNN_INPUT_CHECK(pos >= 0, "ranking group of example '{}' has no positive candidate",
-                        batch.uids[static_cast<size_t>(row)]);
-      positive.push_back(pos);
-      row += k;
+  MTDNN_CHECK(!batch.targets.empty(), "a batch without targets");
+  // Each head's targets: items (rows, or groups) of `width` values; token-aligned targets
+  // (width T of the batch) are cut to the range's T like the inputs.
+  const int64_t first = kind.grouped() ? range.group_begin : range.row_begin;
+  const int64_t n = range_items(range, kind);
+  for (const task_kinds::Targets& t : batch.targets) {
+    const bool real = t.is_real();
+    const int64_t items = static_cast<int64_t>(real ? t.reals.size() : t.ints.size()) / t.width;
+    auto all = real ? torch::from_blob(const_cast<float*>(t.reals.data()), {items, t.width}, torch::kFloat)
+                    : torch::from_blob(const_cast<int64_t*>(t.ints.data()), {items, t.width}, torch::kLong);
+    auto mine = all.narrow(0, first, n);
+    if (t.width == 1) {
+      in.labels.push_back(mine.reshape({n}).clone());  // (items)
+    } else {
+      MTDNN_CHECK(t.width == batch.T, "targets of width {} in a batch of length {}", t.width, batch.T);
+      in.labels.push_back(mine.narrow(1, 0, T).clone());  // (B, T)
     }
-    in.labels = torch::tensor(positive, torch::kLong);  // (G)
-  } else {
-    MTDNN_CHECK(batch.label_kind == sharding::LabelKind::kClass, "classification batch without labels");
-    in.labels = torch::from_blob(const_cast<int64_t*>(batch.labels.data()) + range.row_begin, {range.rows()},
-                                 torch::kLong).clone();  // (B)
   }
   return in;
 }
 
-ModelInput placeholder_input(TaskType type, int64_t pad_id) {
+ModelInput placeholder_input(const task_kinds::TaskKind& kind, const TaskDef& task, int64_t pad_id) {
   ModelInput in;
   in.input_ids = torch::full({1, 1}, pad_id, torch::kLong);
   in.token_type_ids = torch::zeros({1, 1}, torch::kLong);
   in.attention_mask = torch::ones({1, 1}, torch::kLong);
-  if (type == TaskType::kRegression) {
-    in.labels = torch::zeros({1}, torch::kFloat);
-  } else {
-    in.labels = torch::zeros({1}, torch::kLong);
+  // Target 0 of every head: class 0, score 0, token 0 at the one position.
+  for (const auto& head : kind.heads(task)) {
+    if (head.head_type == "regression")
+      in.labels.push_back(torch::zeros({1}, torch::kFloat));
+    else if (head.head_type == "masked_lm")
+      in.labels.push_back(torch::zeros({1, 1}, torch::kLong));
+    else
+      in.labels.push_back(torch::zeros({1}, torch::kLong));
   }
-  if (type == TaskType::kRanking) in.group_sizes = torch::ones({1}, torch::kLong);
+  if (kind.grouped()) in.group_sizes = torch::ones({1}, torch::kLong);
   return in;
 }
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/task_def.h"
+#include "task_kinds/task_kind.h"
 #include "worker/local_batch.h"
 #include "worker/mtdnn_model.h"
 
@@ -21,23 +21,24 @@ struct RowRange {
   int64_t rows() const { return row_end - row_begin; }
 };
 
-// Items of a local batch: groups for ranking tasks, else rows.
-int64_t local_items(const LocalBatch& batch, TaskType type);
-int64_t range_items(const RowRange& range, TaskType type);
+// Items of a local batch: groups for grouped kinds (ranking), else rows.
+int64_t local_items(const LocalBatch& batch, const task_kinds::TaskKind& kind);
+int64_t range_items(const RowRange& range, const task_kinds::TaskKind& kind);
 
 // `parts` consecutive ranges covering the batch, as even as possible in items (the first
 // (items mod parts) one item longer); ranges are empty when the batch has fewer items.
-std::vector<RowRange> split_micro_batches(const LocalBatch& batch, TaskType type, int64_t parts);
+std::vector<RowRange> split_micro_batches(const LocalBatch& batch, const task_kinds::TaskKind& kind, int64_t parts);
 
 // Rows `range` as model input, T cut to their longest row: input_ids, token_type_ids,
-// attention_mask (B, T) int64; labels when `with_labels`: classification (B) int64 class
-// ids, regression (B) float scores, ranking (G) int64 index of each group's positive
-// candidate, with group_sizes (G). InputError when a ranking group has no positive.
-ModelInput model_input(const LocalBatch& batch, const RowRange& range, TaskType type, bool with_labels);
+// attention_mask (B, T) int64, group_sizes (G) for grouped kinds; with `with_labels`, one
+// label tensor per head from the batch's targets (task_kinds::Targets, made by the loader):
+// (items) int64 or float, or (B, T) for token-aligned targets (masked LM).
+ModelInput model_input(const LocalBatch& batch, const RowRange& range, const task_kinds::TaskKind& kind,
+                       bool with_labels);
 
-// One row holding a single pad token, label 0 (group of one for ranking tasks): what a rank
-// whose slice is empty runs forward and backward with loss weight 0.
-ModelInput placeholder_input(TaskType type, int64_t pad_id = 0);
+// One row holding a single pad token, target 0 for every head (group of one for grouped
+// kinds): what a rank whose slice is empty runs forward and backward with loss weight 0.
+ModelInput placeholder_input(const task_kinds::TaskKind& kind, const TaskDef& task, int64_t pad_id = 0);
 
 // Real (non-pad) tokens of rows `range`.
 int64_t real_tokens(const LocalBatch& batch, const RowRange& range);

@@ -11,7 +11,6 @@
 #include "worker/batch_loader.h"
 #include "worker/batch_tensors.h"
 #include "worker/local_batch.h"
-#include "worker/metrics.h"
 #include "worker/mtdnn_model.h"
 
 namespace mtdnn::worker {
@@ -23,10 +22,10 @@ struct EvalBatch {
   std::vector<int64_t> group_sizes;  // ranking
 };
 
-std::vector<EvalBatch> make_eval_batches(const sharding::SplitReader& reader, TaskType type, int64_t batch_size) {
+std::vector<EvalBatch> make_eval_batches(const sharding::SplitReader& reader, bool grouped, int64_t batch_size) {
   MTDNN_CHECK(batch_size >= 1, "evaluation batch size {}", batch_size);
   std::vector<EvalBatch> out;
-  if (type == TaskType::kRanking) {
+  if (grouped) {
     schedule::TaskSizes sizes = task_sizes_of(reader);
     const int64_t groups = sizes.items();
     for (int64_t g0 = 0; g0 < groups; g0 += batch_size) {
@@ -57,65 +56,74 @@ std::vector<EvalBatch> make_eval_batches(const sharding::SplitReader& reader, Ta
 
 // This rank's predictions, one row per example, before the gather.
 struct LocalRows {
-  std::vector<int64_t> index, predicted, gold;
-  std::vector<double> score, gold_score;
+  std::vector<int64_t> index;
   std::vector<std::string> uids;
+  task_kinds::EvalRows rows;
 };
 
-void predict_batch(MtdnnModelImpl& model, const TaskDef& task, const sharding::SplitReader& reader,
-                   const EvalBatch& eb, LocalRows* rows) {
+// One head's output on the host, once per batch: its logits (or argmax ids when the kind
+// asks for predictions) and its summed loss.
+task_kinds::HeadOutputs host_outputs(TaskHeadImpl& head, const HeadOutput& out,
+                                     const torch::Tensor& labels, bool logits) {
+  task_kinds::HeadOutputs h;
+  // The argmax prediction needs no head input.
+  torch::Tensor values = logits ? out.logits : head.predict(out, HeadInput());
+  values = values.to(torch::kCPU, torch::kFloat).contiguous();
+  h.width = values.dim() >= 2 ? values.size(values.dim() - 1) : 1;
+  h.values.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+  if (out.loss.defined() && labels.defined()) {
+    const int64_t count = labels.is_floating_point() ? labels.numel() : (labels != -100).sum().item<int64_t>();
+    h.loss_sum = out.loss.item<double>() * static_cast<double>(count);
+    h.loss_count = count;
+  }
+  return h;
+}
+
+void predict_batch(MtdnnModelImpl& model, const TaskDef& task, const task_kinds::TaskKind& kind,
+                   const task_kinds::TaskResources* resources, const sharding::SplitReader& reader,
+                   const EvalBatch& eb, LocalRows* out) {
   std::vector<sharding::Example> examples;
   examples.reserve(eb.examples.size());
   for (int64_t i : eb.examples) examples.push_back(reader.get(i));
   LocalBatch b = make_local_batch(examples, reader.label_kind(), 0);
   b.group_sizes = eb.group_sizes;
+  b.example_index = eb.examples;
+  task_kinds::BatchRows rows = batch_rows(b);
+  // Evaluation targets use a fixed key, so every run masks a held-out split the same way.
+  if (b.label_kind != LabelKind::kNone) b.targets = kind.targets(task, resources, task_kinds::TargetKey{}, rows);
   RowRange all{0, b.B, 0, static_cast<int64_t>(b.group_sizes.size())};
-  ModelInput in = model_input(b, all, task.task_type, false);
-  HeadOutput out = model.forward(task.name, in);
-  torch::Tensor logits = out.logits.to(torch::kFloat).contiguous();
-  std::vector<int64_t> predicted(static_cast<size_t>(b.B), 0);
-  std::vector<double> score(static_cast<size_t>(b.B), 0.0);
-  if (task.task_type == TaskType::kClassification) {
-    // (B, C): class scores (log-probabilities for SAN heads; softmax gives probabilities either way).
-    auto prob = torch::softmax(logits.view({b.B, -1}), -1);
-    auto arg = prob.argmax(-1);
-    auto pick = prob.size(1) == 2 ? prob.select(1, 1) : std::get<0>(prob.max(-1));
-    for (int64_t r = 0; r < b.B; ++r) {
-      predicted[static_cast<size_t>(r)] = arg[r].item<int64_t>();
-      score[static_cast<size_t>(r)] = pick[r].item<double>();
-    }
-  } else {
-    auto s = logits.view({-1});  // (B) scores
-    MTDNN_CHECK(s.size(0) == b.B, "task '{}': {} scores for {} rows", task.name, s.size(0), b.B);
-    for (int64_t r = 0; r < b.B; ++r) score[static_cast<size_t>(r)] = s[r].item<double>();
-  }
-  for (int64_t r = 0; r < b.B; ++r) {
-    const size_t i = static_cast<size_t>(r);
-    rows->index.push_back(eb.examples[i]);
-    rows->predicted.push_back(predicted[i]);
-    rows->score.push_back(score[i]);
-    rows->gold.push_back(b.label_kind == sharding::LabelKind::kClass ? b.labels[i] : -1);
-    rows->gold_score.push_back(b.label_kind == sharding::LabelKind::kScore ? b.scores[i] : 0.0);
-    rows->uids.push_back(b.uids[i]);
-  }
+  ModelInput in = model_input(b, all, kind, !b.targets.empty());
+  std::vector<HeadOutput> outs = model.forward_heads(task.name, in);
+  std::vector<task_kinds::HeadOutputs> host;
+  const auto& heads = model.heads_of(task.name);
+  for (size_t h = 0; h < outs.size(); ++h)
+    host.push_back(host_outputs(*heads[h], outs[h], in.labels.empty() ? torch::Tensor() : in.labels[h],
+                                kind.evaluates_logits()));
+  kind.collect(task, rows, b.targets, host, &out->rows);
+  out->index.insert(out->index.end(), eb.examples.begin(), eb.examples.end());
+  out->uids.insert(out->uids.end(), b.uids.begin(), b.uids.end());
 }
 
 }  // namespace
 
 SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
                                const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane) {
-  const auto batches = make_eval_batches(reader, task.task_type, batch_size);
-  LocalRows rows;
+  const task_kinds::TaskKind& kind = task_kinds::kind_of(task);
+  const auto resources = kind.load_resources(task, reader.task_dir());
+  const auto batches = make_eval_batches(reader, kind.grouped(), batch_size);
+  LocalRows local;
   {
     const bool was_training = model.is_training();
     model.eval();
     torch::NoGradGuard no_grad;
     for (size_t c = static_cast<size_t>(plane.rank()); c < batches.size(); c += static_cast<size_t>(plane.size()))
-      predict_batch(model, task, reader, batches[c], &rows);
+      predict_batch(model, task, kind, resources.get(), reader, batches[c], &local);
     model.train(was_training);
   }
-  nlohmann::json mine = {{"index", rows.index}, {"predicted", rows.predicted}, {"score", rows.score},
-                         {"gold", rows.gold},   {"gold_score", rows.gold_score}, {"uids", rows.uids}};
+  const task_kinds::EvalRows& r = local.rows;
+  nlohmann::json mine = {{"index", local.index}, {"predicted", r.predicted},   {"score", r.score},
+                         {"gold", r.gold},       {"gold_score", r.gold_score}, {"uids", local.uids},
+                         {"sums", r.sums}};
   std::vector<uint8_t> packed = nlohmann::json::to_msgpack(mine);
   std::vector<std::string> all = plane.allgather(std::string(packed.begin(), packed.end()));
 
@@ -139,6 +147,7 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
     auto gold = j["gold"].get<std::vector<int64_t>>();
     auto gold_score = j["gold_score"].get<std::vector<double>>();
     auto uids = j["uids"].get<std::vector<std::string>>();
+    for (const auto& [key, value] : j["sums"].items()) p.sums[key] += value.get<double>();
     for (size_t k = 0; k < index.size(); ++k) {
       const size_t i = static_cast<size_t>(index[k]);
       MTDNN_CHECK(i < n && !seen[i], "evaluation of {}/{}: example {} predicted twice or out of range", task.name,
@@ -153,48 +162,30 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
   }
   MTDNN_CHECK(std::all_of(seen.begin(), seen.end(), [](bool s) { return s; }), "evaluation of {}/{}: examples missing",
               task.name, p.split);
-  if (task.task_type == TaskType::kRanking) {
+  if (kind.grouped()) {
     schedule::TaskSizes sizes = task_sizes_of(reader);
     for (int64_t g = 0; g < sizes.items(); ++g) p.group_sizes.push_back(sizes.example_of(g + 1) - sizes.example_of(g));
-    std::vector<int64_t> chosen, gold;
-    rank_groups(p.score, p.gold, p.group_sizes, &chosen, &gold);
-    size_t at = 0;
-    for (size_t g = 0; g < p.group_sizes.size(); ++g) {
-      for (int64_t c = 0; c < p.group_sizes[g]; ++c) p.predicted[at + static_cast<size_t>(c)] = c == chosen[g] ? 1 : 0;
-      at += static_cast<size_t>(p.group_sizes[g]);
-    }
   }
+  task_kinds::EvalRows rows = eval_rows(p);
+  kind.finish(p.group_sizes, &rows);
+  p.predicted = rows.predicted;
   return p;
+}
+
+task_kinds::EvalRows eval_rows(const SplitPredictions& p) {
+  return {p.predicted, p.score, p.gold, p.gold_score, p.sums};
 }
 
 std::map<std::string, double> split_metrics(const TaskDef& task, const SplitPredictions& p) {
   if (!p.has_labels) return {};
-  EvalOutputs out;
-  switch (task.task_type) {
-    case TaskType::kClassification:
-      out.predictions = p.predicted;
-      out.labels = p.gold;
-      out.positive_prob = p.score;
-      break;
-    case TaskType::kRegression:
-      out.scores = p.score;
-      out.gold_scores = p.gold_score;
-      break;
-    case TaskType::kRanking:
-      rank_groups(p.score, p.gold, p.group_sizes, &out.predictions, &out.labels);
-      break;
-  }
-  return compute_metrics(task, out);
+  return task_kinds::kind_of(task).metrics(task, eval_rows(p), p.group_sizes);
 }
 
 std::string submission_tsv(const TaskDef& task, const SplitPredictions& p) {
+  const task_kinds::TaskKind& kind = task_kinds::kind_of(task);
+  const task_kinds::EvalRows rows = eval_rows(p);
   std::string out = "index\tprediction\n";
-  for (size_t i = 0; i < p.size(); ++i) {
-    std::string value = task.task_type == TaskType::kRegression
-                            ? fmt::format("{:.3f}", p.score[i])
-                            : task.label_text(static_cast<int>(p.predicted[i]));
-    out += p.uids[i] + "\t" + value + "\n";
-  }
+  for (size_t i = 0; i < p.size(); ++i) out += p.uids[i] + "\t" + kind.submission_value(task, rows, i) + "\n";
   return out;
 }
 

@@ -2,7 +2,7 @@
 // evaluation batches that do not depend on the world size (examples sorted by length,
 // ranking groups kept whole and in order), batch c goes to rank c mod world, and the
 // predictions are gathered so that rank 0 holds all of them in example order. Rank 0 then
-// computes the metrics (worker/metrics.h, x100, by their YAML names) and writes GLUE's
+// computes the metrics (task_kinds/metrics.h, x100, by their YAML names) and writes GLUE's
 // submission TSV. Used by mtdnn-train (dev and test splits) and mtdnn-predict (one process).
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/task_def.h"
+#include "task_kinds/task_kind.h"
 #include "comm/round_protocol.h"
 #include "sharding/split_reader.h"
 
@@ -31,8 +31,12 @@ struct SplitPredictions {
   std::vector<int64_t> gold;        // class id (ranking: 1 = positive); -1 without labels
   std::vector<double> gold_score;   // regression targets
   std::vector<int64_t> group_sizes; // ranking: candidates per group
+  std::map<std::string, double> sums;  // the kind's sums over the split (e.g. masked-LM hits)
   size_t size() const { return uids.size(); }
 };
+
+// The predictions as the task's kind reads them.
+task_kinds::EvalRows eval_rows(const SplitPredictions& p);
 
 // Collective over `plane`: every rank predicts its share of the batches with `model` in
 // evaluation mode (restored afterwards); rank 0 returns every prediction, other ranks an
@@ -40,7 +44,8 @@ struct SplitPredictions {
 SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
                                const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane);
 
-// Metric name -> value x100 for the task's metric_meta; empty when the split has no labels.
+// Metric name -> value (x100 for GLUE's metrics) as the task's kind reports them (its
+// metric_meta for the GLUE kinds); empty when the split has no labels.
 std::map<std::string, double> split_metrics(const TaskDef& task, const SplitPredictions& p);
 
 // GLUE's submission format: a header "index\tprediction", then one line per example (per

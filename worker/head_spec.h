@@ -19,6 +19,7 @@ enum class HeadKind {
 
 struct HeadSpec {
   std::string task;  // task name; the head's parameters are named `heads.<task>.*`
+  std::string role;  // a task with several heads (MaskLM: mlm, nsp): `heads.<task>.<role>.*`
   HeadKind kind = HeadKind::kClassification;
   int64_t n_class = 2;       // classes of classification / SAN / next-sentence heads
   double dropout_p = 0.1;    // dropout on the head's input, in training only
@@ -33,5 +34,10 @@ HeadKind resolved_head_kind(const HeadSpec& spec);
 
 // "classification", "regression", "ranking", "san", "masked_lm", "next_sentence".
 const char* head_kind_name(HeadKind kind);
+// The kind named `name` (head_kind_name's inverse); InputError starting with `where`.
+HeadKind head_kind_from_name(const std::string& name, const std::string& where);
+
+// Where the head's parameters live under `heads.`: "<task>" or "<task>.<role>".
+std::string head_path(const HeadSpec& spec);
 
 }  // namespace mtdnn::worker

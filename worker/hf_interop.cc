@@ -37,17 +37,18 @@ struct Mapped {
   torch::Tensor tensor;
 };
 
-// The task of the model's only head of `kind`, or empty when it has none.
+// Where the model's only head of `kind` lives under `heads.` ("<task>" or "<task>.<role>"),
+// or empty when it has none.
 std::string single_head(const MtdnnModelImpl& model, HeadKind kind, const std::string& where) {
   std::string found;
-  for (const auto& task : model.tasks()) {
-    if (model.head(task).spec().kind != kind) continue;
-    MTDNN_INPUT_CHECK(found.empty(),
-                      "{}: the model has two {} heads ('{}', '{}'); Hugging Face's cls.* "
-                      "names fit only one",
-                      where, head_kind_name(kind), found, task);
-    found = task;
-  }
+  for (const auto& task : model.tasks())
+    for (const TaskHeadImpl* head : model.heads_of(task)) {
+      if (head->spec().kind != kind) continue;
+      MTDNN_INPUT_CHECK(found.empty(),
+                        "{}: the model has two {} heads ('{}', '{}'); Hugging Face's cls.* names fit only one", where,
+                        head_kind_name(kind), found, head_path(head->spec()));
+      found = head_path(head->spec());
+    }
   return found;
 }
 
@@ -57,8 +58,8 @@ class NameMapper {
  public:
   NameMapper(const MtdnnModelImpl* model, const std::string& where) : model_(model) {
     if (model_) {
-      mlm_task_ = single_head(*model_, HeadKind::kMaskedLm, where);
-      nsp_task_ = single_head(*model_, HeadKind::kNextSentence, where);
+      mlm_head_ = single_head(*model_, HeadKind::kMaskedLm, where);
+      nsp_head_ = single_head(*model_, HeadKind::kNextSentence, where);
     }
   }
 
@@ -79,13 +80,13 @@ class NameMapper {
     }
     if (starts_with(name, "cls.predictions.")) {
       const std::string rest = name.substr(std::string("cls.predictions.").size());
-      if (mlm_task_.empty()) return std::nullopt;  // pretraining head not requested
+      if (mlm_head_.empty()) return std::nullopt;  // pretraining head not requested
       if (rest == "decoder.weight" || rest == "decoder.bias") return std::nullopt;  // tied
-      return "heads." + mlm_task_ + "." + rest;
+      return "heads." + mlm_head_ + "." + rest;
     }
     if (starts_with(name, "cls.seq_relationship.")) {
-      if (nsp_task_.empty()) return std::nullopt;
-      return "heads." + nsp_task_ + "." + name.substr(std::string("cls.seq_relationship.").size());
+      if (nsp_head_.empty()) return std::nullopt;
+      return "heads." + nsp_head_ + "." + name.substr(std::string("cls.seq_relationship.").size());
     }
     const std::string key = starts_with(name, "bert.") ? name.substr(5) : name;
     if (is_hf_buffer(key)) return std::nullopt;
@@ -94,7 +95,7 @@ class NameMapper {
 
  private:
   const MtdnnModelImpl* model_;
-  std::string mlm_task_, nsp_task_;
+  std::string mlm_head_, nsp_head_;
 };
 
 std::map<std::string, torch::Tensor> parameter_map(const torch::nn::Module& module) {
@@ -193,13 +194,14 @@ NamedTensors mtdnn_export_state(const MtdnnModelImpl& model) {
   NamedTensors out = bert_state(*model.bert);
   const std::string mlm = single_head(model, HeadKind::kMaskedLm, "export");
   const std::string nsp = single_head(model, HeadKind::kNextSentence, "export");
-  for (const auto& task : model.tasks()) {
-    const std::string prefix = task == mlm   ? "cls.predictions."
-                               : task == nsp ? "cls.seq_relationship."
-                                             : "heads." + task + ".";
-    for (const auto& item : model.head(task).named_parameters())
-      out.emplace_back(prefix + item.key(), item.value());
-  }
+  for (const auto& task : model.tasks())
+    for (const TaskHeadImpl* head : model.heads_of(task)) {
+      const std::string path = head_path(head->spec());
+      const std::string prefix = path == mlm   ? "cls.predictions."
+                                 : path == nsp ? "cls.seq_relationship."
+                                               : "heads." + path + ".";
+      for (const auto& item : head->named_parameters()) out.emplace_back(prefix + item.key(), item.value());
+    }
   return out;
 }
 
@@ -227,16 +229,27 @@ void load_hf_bert_into_model(MtdnnModelImpl& model, const std::string& dir) {
 std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, const std::string& dir) {
   tensor_io::SafetensorsFile file(weights_path(dir));
   std::vector<std::string> loaded;
-  for (const auto& task : model.tasks()) {
-    const std::string prefix = "heads." + task + ".";
-    NamedTensors tensors;
-    for (const auto& name : file.names())
-      if (starts_with(name, prefix)) tensors.emplace_back(name.substr(prefix.size()), file.tensor(name));
-    if (tensors.empty()) continue;
-    copy_named_tensors_strict(parameter_map(model.head(task)), tensors,
-                              fmt::format("{} (head of task '{}')", file.path(), task));
-    loaded.push_back(task);
-  }
+  for (const auto& task : model.tasks())
+    for (TaskHeadImpl* head : model.heads_of(task)) {
+      // Our own name, or Hugging Face's for the pretraining heads (BertForPreTraining).
+      const std::string path = head_path(head->spec());
+      std::vector<std::string> prefixes = {"heads." + path + "."};
+      if (head->spec().kind == HeadKind::kMaskedLm) prefixes.push_back("cls.predictions.");
+      if (head->spec().kind == HeadKind::kNextSentence) prefixes.push_back("cls.seq_relationship.");
+      for (const auto& prefix : prefixes) {
+        NamedTensors tensors;
+        for (const auto& name : file.names())
+          if (starts_with(name, prefix) && name != "cls.predictions.decoder.weight" &&
+              name != "cls.predictions.decoder.bias")  // tied to the word embeddings and the bias
+            tensors.emplace_back(name.substr(prefix.size()), file.tensor(name));
+        if (tensors.empty()) continue;
+        copy_named_tensors_strict(parameter_map(*head), tensors,
+                                  fmt::format("{} (head of task '{}'{})", file.path(), task,
+                                              head->spec().role.empty() ? "" : ", role " + head->spec().role));
+        loaded.push_back(path);
+        break;
+      }
+    }
   return loaded;
 }
 

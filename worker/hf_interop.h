@@ -51,10 +51,12 @@ void load_mtdnn_model(MtdnnModelImpl& model, const std::string& safetensors_path
 // what starting MT-DNN training from a pretrained BERT does.
 void load_hf_bert_into_model(MtdnnModelImpl& model, const std::string& dir);
 
-// Loads, for each task of `model` whose head `dir`'s model.safetensors holds (tensors
-// `heads.<task>.*`, as mtdnn-train's model folder writes them), that head strictly; other
-// heads keep their values. Returns the tasks whose heads were loaded. Fine-tuning from a
-// multi-task model with its heads reuses them this way.
+// Loads each head of `model` that `dir`'s model.safetensors holds (tensors `heads.<task>.*`
+// or `heads.<task>.<role>.*` as mtdnn-train's model folder writes them; for the masked-LM
+// and next-sentence heads also Hugging Face's `cls.predictions.*` / `cls.seq_relationship.*`),
+// strictly; other heads keep their values. Returns the loaded heads' paths ("<task>" or
+// "<task>.<role>"). Fine-tuning from a multi-task model, or continuing pretraining from a
+// BertForPreTraining folder, reuses heads this way.
 std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, const std::string& dir);
 
 // Writes model.safetensors + config.json of the encoder into `dir` (created if needed).

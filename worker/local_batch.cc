@@ -32,4 +32,19 @@ LocalBatch make_local_batch(const std::vector<sharding::Example>& examples, shar
   return b;
 }
 
+task_kinds::BatchRows batch_rows(LocalBatch& batch) {
+  task_kinds::BatchRows rows;
+  rows.B = batch.B;
+  rows.T = batch.T;
+  rows.input_ids = &batch.input_ids;
+  rows.attention_mask = &batch.attention_mask;
+  rows.label_kind = batch.label_kind;
+  rows.labels = &batch.labels;
+  rows.scores = &batch.scores;
+  rows.group_sizes = &batch.group_sizes;
+  rows.example_index = &batch.example_index;
+  rows.uids = &batch.uids;
+  return rows;
+}
+
 }  // namespace mtdnn::worker

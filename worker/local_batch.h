@@ -10,6 +10,7 @@
 #include "schedule/schedule.h"
 #include "sharding/example.h"
 #include "sharding/shard_format.h"
+#include "task_kinds/task_kind.h"
 
 namespace mtdnn::worker {
 
@@ -27,7 +28,11 @@ struct LocalBatch {
   std::vector<std::string> uids;         // (B)
   std::vector<int64_t> example_index;    // (B) index of each row in the task's split
   int64_t real_tokens = 0;               // sum of the rows' lengths (non-pad positions)
+  std::vector<task_kinds::Targets> targets;  // per head of the task, by its kind (may rewrite input_ids)
 };
+
+// The batch as a task kind reads it (task_kinds::BatchRows), pointing into `batch`.
+task_kinds::BatchRows batch_rows(LocalBatch& batch);
 
 // Pads `examples` (rows in order) into a LocalBatch; T is their longest length.
 LocalBatch make_local_batch(const std::vector<sharding::Example>& examples, sharding::LabelKind label_kind,

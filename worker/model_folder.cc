@@ -10,25 +10,27 @@
 #include "common/file_util.h"
 #include "common/json_util.h"
 #include "worker/bert_config.h"
+#include "task_kinds/task_kind.h"
 #include "worker/hf_interop.h"
 
 namespace fs = std::filesystem;
 
 namespace mtdnn::worker {
 
-HeadSpec head_spec_of(const TaskDef& task, std::optional<double> dropout) {
-  HeadSpec spec;
-  spec.task = task.name;
-  switch (task.task_type) {
-    case TaskType::kClassification: spec.kind = HeadKind::kClassification; break;
-    case TaskType::kRegression: spec.kind = HeadKind::kRegression; break;
-    case TaskType::kRanking: spec.kind = HeadKind::kRanking; break;
+std::vector<HeadSpec> head_specs_of(const TaskDef& task, std::optional<double> dropout) {
+  std::vector<HeadSpec> specs;
+  for (const task_kinds::HeadUse& use : task_kinds::kind_of(task).heads(task)) {
+    HeadSpec spec;
+    spec.task = task.name;
+    spec.role = use.role;
+    spec.kind = head_kind_from_name(use.head_type, fmt::format("task '{}'", task.name));
+    spec.n_class = use.n_class;
+    spec.enable_san = task.enable_san;
+    spec.dropout_p = dropout ? *dropout : task.dropout_p.value_or(0.1);
+    spec.san_step_dropout = dropout ? *dropout : 0.1;
+    specs.push_back(spec);
   }
-  spec.n_class = task.n_class;
-  spec.enable_san = task.enable_san;
-  spec.dropout_p = dropout ? *dropout : task.dropout_p.value_or(0.1);
-  spec.san_step_dropout = dropout ? *dropout : 0.1;
-  return spec;
+  return specs;
 }
 
 MtdnnModelOptions model_options_of(const BertConfig& config, const std::vector<TaskDef>& tasks,
@@ -36,7 +38,8 @@ MtdnnModelOptions model_options_of(const BertConfig& config, const std::vector<T
   MtdnnModelOptions o;
   o.config = config;
   if (dropout) o.config.hidden_dropout_prob = o.config.attention_probs_dropout_prob = *dropout;
-  for (const auto& t : tasks) o.heads.push_back(head_spec_of(t, dropout));
+  for (const auto& t : tasks)
+    for (HeadSpec& spec : head_specs_of(t, dropout)) o.heads.push_back(std::move(spec));
   return o;
 }
 

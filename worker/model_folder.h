@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/task_def.h"
+#include "task_kinds/task_def.h"
 #include "sharding/shard_format.h"
 #include "worker/mtdnn_model.h"
 
@@ -20,10 +20,10 @@ namespace mtdnn::worker {
 inline constexpr const char* kModelFolderFormat = "mtdnn-model";
 inline constexpr int kModelFolderVersion = 1;
 
-// The head of a task: Classification -> classification (SAN when enable_san), Regression
-// -> regression, Ranking -> ranking. Dropout: `dropout` when given, else the task's
+// The heads of a task, as its kind lists them (task_kinds::TaskKind::heads; the model
+// builds SAN for a classification head when enable_san). Dropout: `dropout` when given, else the task's
 // dropout_p, else 0.1; the SAN step dropout is `dropout` when given, else 0.1.
-HeadSpec head_spec_of(const TaskDef& task, std::optional<double> dropout);
+std::vector<HeadSpec> head_specs_of(const TaskDef& task, std::optional<double> dropout);
 MtdnnModelOptions model_options_of(const BertConfig& config, const std::vector<TaskDef>& tasks,
                                            std::optional<double> dropout);
 

@@ -13,25 +13,51 @@ MtdnnModelImpl::MtdnnModelImpl(MtdnnModelOptions options, const HeadRegistry& re
     : options_(std::move(options)) {
   bert = register_module("bert", BertEncoder(BertEncoderOptions(options_.config).fused(options_.fused).unpadded(options_.unpadded)));
   heads = register_module("heads", torch::nn::ModuleDict());
-  std::set<std::string> seen;
+  // Group each task's heads: one head sits at heads.<task>, several in a ModuleDict by role.
+  std::vector<std::vector<const HeadSpec*>> groups;
   for (const auto& spec : options_.heads) {
     MTDNN_INPUT_CHECK(!spec.task.empty(), "a task head needs a task name");
-    MTDNN_INPUT_CHECK(spec.task.find('.') == std::string::npos,
-                      "task name '{}' must not contain '.' (it names parameters)", spec.task);
-    MTDNN_INPUT_CHECK(seen.insert(spec.task).second, "task '{}' is defined twice", spec.task);
-    std::shared_ptr<torch::nn::Module> head = registry.create(spec, options_.config);
-    heads->update(std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>{
-        {spec.task, head}});
+    MTDNN_INPUT_CHECK(spec.task.find('.') == std::string::npos && spec.role.find('.') == std::string::npos,
+                      "task name '{}' and head role '{}' must not contain '.' (they name parameters)", spec.task,
+                      spec.role);
+    if (!groups.empty() && groups.back().front()->task == spec.task) {
+      groups.back().push_back(&spec);
+      continue;
+    }
+    MTDNN_INPUT_CHECK(task_heads_.count(spec.task) == 0, "task '{}' is defined twice", spec.task);
+    groups.push_back({&spec});
+    task_heads_[spec.task];
     tasks_.push_back(spec.task);
+  }
+  for (const auto& group : groups) {
+    const std::string& task = group.front()->task;
+    if (group.size() == 1 && group.front()->role.empty()) {
+      TaskHead head = registry.create(*group.front(), options_.config);
+      heads->update(std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>{{task, head}});
+      task_heads_[task].push_back(head.get());
+      continue;
+    }
+    torch::nn::ModuleDict roles;
+    for (const HeadSpec* spec : group) {
+      MTDNN_INPUT_CHECK(!spec->role.empty() && !roles->contains(spec->role),
+                        "task '{}': each of its {} heads needs its own role", task, group.size());
+      TaskHead head = registry.create(*spec, options_.config);
+      roles->update(std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>{{spec->role, head}});
+      task_heads_[task].push_back(head.get());
+    }
+    heads->update(std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>{{task, roles.ptr()}});
   }
 }
 
-bool MtdnnModelImpl::has_task(const std::string& task) const { return heads->contains(task); }
+bool MtdnnModelImpl::has_task(const std::string& task) const { return task_heads_.count(task) != 0; }
 
-TaskHeadImpl& MtdnnModelImpl::head(const std::string& task) const {
-  MTDNN_INPUT_CHECK(heads->contains(task), "the model has no task '{}'", task);
-  return *(*heads)[task]->as<TaskHeadImpl>();
+const std::vector<TaskHeadImpl*>& MtdnnModelImpl::heads_of(const std::string& task) const {
+  auto it = task_heads_.find(task);
+  MTDNN_INPUT_CHECK(it != task_heads_.end(), "the model has no task '{}'", task);
+  return it->second;
 }
+
+TaskHeadImpl& MtdnnModelImpl::head(const std::string& task) const { return *heads_of(task).front(); }
 
 HeadInput MtdnnModelImpl::head_input(const BertEncoderOutput& encoded, const ModelInput& batch) const {
   HeadInput in;
@@ -44,10 +70,24 @@ HeadInput MtdnnModelImpl::head_input(const BertEncoderOutput& encoded, const Mod
   return in;
 }
 
-HeadOutput MtdnnModelImpl::forward(const std::string& task, const ModelInput& batch) {
-  TaskHeadImpl& task_head = head(task);
+std::vector<HeadOutput> MtdnnModelImpl::forward_heads(const std::string& task, const ModelInput& batch) {
+  const auto& task_heads = heads_of(task);
+  MTDNN_INPUT_CHECK(batch.labels.empty() || batch.labels.size() == task_heads.size(),
+                    "task '{}': {} label tensors for {} heads", task, batch.labels.size(), task_heads.size());
   auto encoded = bert->forward(batch.input_ids, batch.token_type_ids, batch.attention_mask);
-  return task_head.forward(head_input(encoded, batch), batch.labels);
+  const HeadInput in = head_input(encoded, batch);
+  std::vector<HeadOutput> out;
+  for (size_t h = 0; h < task_heads.size(); ++h)
+    out.push_back(task_heads[h]->forward(in, batch.labels.empty() ? torch::Tensor() : batch.labels[h]));
+  return out;
+}
+
+HeadOutput MtdnnModelImpl::forward(const std::string& task, const ModelInput& batch) {
+  std::vector<HeadOutput> outs = forward_heads(task, batch);
+  HeadOutput out = outs.front();
+  for (size_t h = 1; h < outs.size(); ++h)
+    if (out.loss.defined()) out.loss = out.loss + outs[h].loss;
+  return out;
 }
 
 torch::Tensor MtdnnModelImpl::predict(const std::string& task, const ModelInput& batch) {

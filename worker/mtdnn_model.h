@@ -1,10 +1,12 @@
-// The multi-task model of MT-DNN: one shared BERT encoder and one head per task.
-// forward(task, batch) runs the encoder and only that task's head. Parameter names:
-// `bert.<Hugging Face BertModel key>` for the encoder and `heads.<task>.<head key>` for
-// the heads (see each head's header), so a state dict reads like mt-dnn's with
-// `scoring_list.<i>` spelled by task name. Used by the trainer, predictor and checkpoints.
+// The multi-task model of MT-DNN: one shared BERT encoder and the heads of each task (one
+// for most task kinds; MaskLM has two, `mlm` and `nsp`). forward(task, batch) runs the
+// encoder and only that task's heads. Parameter names: `bert.<Hugging Face BertModel key>`
+// for the encoder and `heads.<task>.<head key>` (`heads.<task>.<role>.<head key>` for a
+// task with several heads; see each head's header), so a state dict reads like mt-dnn's
+// with `scoring_list.<i>` spelled by task name. Used by the trainer, predictor and checkpoints.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,31 +26,36 @@ struct ModelInput {
   torch::Tensor input_ids;       // (B, T) int64
   torch::Tensor token_type_ids;  // (B, T) int64
   torch::Tensor attention_mask;  // (B, T) non-zero = real token
-  torch::Tensor labels;          // per head type (see its header); undefined = no loss
+  std::vector<torch::Tensor> labels;  // one per head of the task (see each head's header); empty = no loss
   torch::Tensor group_sizes;     // (G) int64, ranking tasks only
 };
 
 struct MtdnnModelOptions {
   BertConfig config;
-  std::vector<HeadSpec> heads;  // one per task, in task-id order (mt-dnn's scoring_list)
+  std::vector<HeadSpec> heads;  // per task in task-id order (mt-dnn's scoring_list), a task's heads together
   bool fused = true;            // fused CPU kernels (fused_ops.h)
   bool unpadded = true;         // the encoder's token-wise work on real tokens only (token_packing.h)
 };
 
 class MtdnnModelImpl : public torch::nn::Module {
  public:
-  // Builds the encoder and every head through `registry`. Task names must be unique,
-  // non-empty and free of '.' (they become parameter-name components): InputError.
+  // Builds the encoder and every head through `registry`. Task names must be non-empty and
+  // free of '.' (they become parameter-name components); a task's heads are consecutive,
+  // with distinct roles when there are several: InputError.
   explicit MtdnnModelImpl(MtdnnModelOptions options,
                           const HeadRegistry& registry = builtin_head_registry());
 
-  // Encoder + the head of `task`: logits and, when batch.labels is defined, the loss.
+  // Encoder + the heads of `task`: the first head's logits and, when batch.labels holds one
+  // tensor per head, the sum of the heads' losses.
   HeadOutput forward(const std::string& task, const ModelInput& batch);
+  // Encoder + the heads of `task`: each head's output (with its loss when labels are given).
+  std::vector<HeadOutput> forward_heads(const std::string& task, const ModelInput& batch);
   // Predictions of the head of `task` (class ids, scores or chosen candidates), from a
   // forward pass in the module's current mode without labels.
   torch::Tensor predict(const std::string& task, const ModelInput& batch);
 
-  TaskHeadImpl& head(const std::string& task) const;
+  TaskHeadImpl& head(const std::string& task) const;  // the first (most often only) head
+  const std::vector<TaskHeadImpl*>& heads_of(const std::string& task) const;
   bool has_task(const std::string& task) const;
   const std::vector<std::string>& tasks() const { return tasks_; }  // in task-id order
   const MtdnnModelOptions& options() const { return options_; }
@@ -60,6 +67,7 @@ class MtdnnModelImpl : public torch::nn::Module {
   HeadInput head_input(const BertEncoderOutput& encoded, const ModelInput& batch) const;
   MtdnnModelOptions options_;
   std::vector<std::string> tasks_;
+  std::map<std::string, std::vector<TaskHeadImpl*>> task_heads_;
 };
 TORCH_MODULE(MtdnnModel);
 

@@ -30,6 +30,16 @@ const char* head_kind_name(HeadKind kind) {
   return "unknown";
 }
 
+HeadKind head_kind_from_name(const std::string& name, const std::string& where) {
+  constexpr HeadKind kAll[] = {HeadKind::kClassification, HeadKind::kRegression, HeadKind::kRanking,
+                               HeadKind::kSan,            HeadKind::kMaskedLm,   HeadKind::kNextSentence};
+  for (HeadKind k : kAll)
+    if (name == head_kind_name(k)) return k;
+  throw InputError(fmt::format("{}: unknown head kind '{}'", where, name));
+}
+
+std::string head_path(const HeadSpec& spec) { return spec.role.empty() ? spec.task : spec.task + "." + spec.role; }
+
 TaskHeadImpl::TaskHeadImpl(HeadSpec spec, const BertConfig& config, int64_t out_features) : spec_(std::move(spec)) {
   weight_ = register_parameter(
       "weight", torch::empty({out_features, config.hidden_size}).normal_(0, config.initializer_range));

@@ -42,7 +42,7 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
   };
   expect_error(with({"--batch-size", "0"}), "--batch-size must be >= 1");
   // Named choices are parsed once, by their enum's parser, and the message names the flag.
-  expect_error(with({"--optimizer", "sgd"}), "--optimizer: expected adamw or adamax, got 'sgd'");
+  expect_error(with({"--optimizer", "sgd"}), "--optimizer: expected adamw, adamax or lamb, got 'sgd'");
   expect_error(with({"--lr-schedule", "cosine"}), "--lr-schedule: expected linear or constant, got 'cosine'");
   expect_error(with({"--backend", "tcp"}), "--backend: expected mpi, gloo or nccl, got 'tcp'");
   EXPECT_EQ(parse(with({"--optimizer", "adamw", "--backend", "gloo"})).options.optimizer, worker::OptimizerKind::kAdamW);

@@ -112,8 +112,8 @@ struct GoldenBatch {
   torch::Tensor input_ids, token_type_ids, attention_mask, group_sizes;
   std::map<std::string, torch::Tensor> labels;
   ModelInput for_task(const std::string& task, bool with_labels = true) const {
-    ModelInput in{input_ids, token_type_ids, attention_mask, torch::Tensor(), torch::Tensor()};
-    if (with_labels) in.labels = labels.at(task);
+    ModelInput in{input_ids, token_type_ids, attention_mask, {}, torch::Tensor()};
+    if (with_labels) in.labels = {labels.at(task)};
     if (task == "rank") in.group_sizes = group_sizes;
     return in;
   }

@@ -219,7 +219,7 @@ TEST(MtdnnModel, RunsOnlyTheTasksHeadAndNamesParametersByTask) {
   in.input_ids = torch::randint(1, 40, {3, 6}, torch::kLong);
   in.token_type_ids = torch::zeros({3, 6}, torch::kLong);
   in.attention_mask = torch::ones({3, 6}, torch::kLong);
-  in.labels = torch::tensor({0.5f, 1.0f, 2.0f});
+  in.labels = {torch::tensor({0.5f, 1.0f, 2.0f})};
   model->forward("stsb", in).loss.backward();
   EXPECT_TRUE(params["heads.stsb.weight"].grad().defined());
   EXPECT_FALSE(params["heads.cola.weight"].grad().defined()) << "other heads do not run";

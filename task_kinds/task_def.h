@@ -12,13 +12,23 @@
 
 namespace mtdnn {
 
-enum class TaskType { kClassification, kRegression, kRanking };
-enum class DataFormat { kPremiseOnly, kPremiseAndOneHypothesis, kPremiseAndMultiHypothesis };
+enum class DataFormat { kPremiseOnly, kPremiseAndOneHypothesis, kPremiseAndMultiHypothesis, kMlm };
 enum class Metric { kAcc, kF1, kMcc, kPearson, kSpearman, kAuc };
+
+// MaskLM tasks: how the corpus becomes sentence pairs (preprocessing) and how they are
+// masked (at batch time). BERT's defaults.
+struct PretrainOptions {
+  double mask_prob = 0.15;      // mask_prob: share of a row's real tokens predicted
+  int max_predictions = 20;     // max_predictions_per_seq: cap per row
+  bool whole_word = false;      // whole_word_mask: mask whole words (all their pieces)
+  bool next_sentence = true;    // next_sentence: sentence pairs with the NSP label
+  double short_seq_prob = 0.1;  // short_seq_prob: rows shorter than the maximum on purpose
+  double dev_fraction = 0.01;   // dev_fraction: documents held out as the dev split
+};
 
 struct TaskDef {
   std::string name;                       // the YAML key; never contains '_'
-  TaskType task_type = TaskType::kClassification;
+  std::string task_type = "Classification";  // a registered task kind (task_kind.h)
   DataFormat data_format = DataFormat::kPremiseOnly;
   int n_class = 0;
   std::vector<std::string> labels;        // class id = index; empty: labels are integers
@@ -28,7 +38,8 @@ struct TaskDef {
   std::string adv_loss;                   // kept for mt-dnn compatibility (adversarial)
   std::optional<double> dropout_p;        // unset: the model's default
   bool enable_san = false;
-  std::vector<std::string> split_names;   // default train, dev, test
+  std::vector<std::string> split_names;   // default train, dev, test (MaskLM: train, dev)
+  PretrainOptions pretrain;               // MaskLM only
 
   // Class id of a label as written in a data file, or -1 when it is not a label of
   // this task. Without `labels`, integer strings 0..n_class-1 are the labels.
@@ -43,13 +54,13 @@ struct TaskDef {
   static TaskDef from_json(const nlohmann::json& j);
 };
 
-const char* to_string(TaskType t);
 const char* to_string(DataFormat f);
 const char* to_string(Metric m);
 
 // Parses a task definition file; tasks keep the file's order. Every problem is an
 // InputError naming the file and line: unknown keys, unknown enum values, a '_' in a
-// task name, `labels` that disagree with `n_class`, a loss that does not fit the type.
+// task name, `labels` that disagree with `n_class`, a loss that does not fit the type
+// (the task kind checks its own keys: task_kind.h).
 std::vector<TaskDef> load_task_defs(const std::string& path);
 std::vector<TaskDef> parse_task_defs(const std::string& yaml_text, const std::string& origin);
 

@@ -1,5 +1,5 @@
 // Parsing and validation of mt-dnn task definition files (see task_def.h).
-#include "common/task_def.h"
+#include "task_kinds/task_def.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -12,6 +12,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "task_kinds/task_kind.h"
 
 namespace mtdnn {
 namespace {
@@ -21,27 +22,31 @@ struct EnumName {
   int value;
 };
 
-constexpr EnumName kTaskTypes[] = {{"Classification", int(TaskType::kClassification)},
-                                   {"Regression", int(TaskType::kRegression)},
-                                   {"Ranking", int(TaskType::kRanking)}};
 constexpr EnumName kDataFormats[] = {
     {"PremiseOnly", int(DataFormat::kPremiseOnly)},
     {"PremiseAndOneHypothesis", int(DataFormat::kPremiseAndOneHypothesis)},
-    {"PremiseAndMultiHypothesis", int(DataFormat::kPremiseAndMultiHypothesis)}};
+    {"PremiseAndMultiHypothesis", int(DataFormat::kPremiseAndMultiHypothesis)},
+    {"MLM", int(DataFormat::kMlm)}};
 constexpr EnumName kMetrics[] = {{"ACC", int(Metric::kAcc)},           {"F1", int(Metric::kF1)},
                                  {"MCC", int(Metric::kMcc)},           {"Pearson", int(Metric::kPearson)},
                                  {"Spearman", int(Metric::kSpearman)}, {"AUC", int(Metric::kAuc)}};
 // mt-dnn names that exist there but that this project does not implement: named in errors.
 constexpr const char* kUnsupportedTaskTypes[] = {"Span", "SpanYN", "SeqenceLabeling",
-                                                 "SequenceLabeling", "MaskLM",
+                                                 "SequenceLabeling",
                                                  "SeqenceGeneration", "ClozeChoice"};
-constexpr const char* kLosses[] = {"CeCriterion", "MseCriterion", "RankCeCriterion"};
+constexpr const char* kLosses[] = {"CeCriterion", "MseCriterion", "RankCeCriterion", "MlmCriterion"};
 constexpr const char* kAuxLosses[] = {"MseCriterion",     "KlCriterion",  "SymKlCriterion",
                                       "NsKlCriterion",    "NsSymKlCriterion",
                                       "JSCriterion",      "HLCriterion",  "CeCriterion"};
 constexpr const char* kKeys[] = {"task_type", "data_format", "n_class",  "labels",
                                  "metric_meta", "loss",      "kd_loss",  "adv_loss",
-                                 "dropout_p",  "enable_san", "split_names"};
+                                 "dropout_p",  "enable_san", "split_names",
+                                 // MaskLM (PretrainOptions)
+                                 "mask_prob", "max_predictions_per_seq", "whole_word_mask",
+                                 "next_sentence", "short_seq_prob", "dev_fraction"};
+// Keys that only MaskLM tasks take.
+constexpr const char* kPretrainKeys[] = {"mask_prob", "max_predictions_per_seq", "whole_word_mask",
+                                         "next_sentence", "short_seq_prob", "dev_fraction"};
 
 template <size_t N>
 std::string join_names(const EnumName (&names)[N]) {
@@ -82,10 +87,6 @@ class Parser {
     std::string text = scalar(node, key);
     for (const auto& n : names)
       if (text == n.name) return n.value;
-    if (key == "task_type")
-      for (const char* u : kUnsupportedTaskTypes)
-        MTDNN_INPUT_CHECK(text != u, "{}: task_type '{}' is an mt-dnn task type that mtdnn does "
-                          "not support; supported: {}", where(node), text, join_names(names));
     throw InputError(fmt::format("{}: unknown {} '{}'; expected one of: {}", where(node), key,
                                  text, join_names(names)));
   }
@@ -133,6 +134,30 @@ class Parser {
     throw InputError(fmt::format("{}: '{}' must be true or false, got '{}'", where(node), key, text));
   }
 
+  std::string task_type(const YAML::Node& node) const {
+    std::string text = scalar(node, "task_type");
+    const auto& registry = task_kinds::builtin_task_kinds();
+    if (registry.find(text)) return text;
+    std::string known;
+    for (const auto& n : registry.names()) known += (known.empty() ? "" : ", ") + n;
+    for (const char* u : kUnsupportedTaskTypes)
+      MTDNN_INPUT_CHECK(text != u, "{}: task_type '{}' is an mt-dnn task type that mtdnn does not support; "
+                        "supported: {}", where(node), text, known);
+    throw InputError(fmt::format("{}: unknown task_type '{}'; expected one of: {}", where(node), text, known));
+  }
+
+  void pretrain_options(const YAML::Node& node, PretrainOptions* p) const {
+    if (node["mask_prob"]) p->mask_prob = real(node["mask_prob"], "mask_prob");
+    if (node["max_predictions_per_seq"])
+      p->max_predictions = integer(node["max_predictions_per_seq"], "max_predictions_per_seq");
+    if (node["whole_word_mask"]) p->whole_word = boolean(node["whole_word_mask"], "whole_word_mask");
+    if (node["next_sentence"]) p->next_sentence = boolean(node["next_sentence"], "next_sentence");
+    if (node["short_seq_prob"]) p->short_seq_prob = real(node["short_seq_prob"], "short_seq_prob");
+    if (node["dev_fraction"]) p->dev_fraction = real(node["dev_fraction"], "dev_fraction");
+    MTDNN_INPUT_CHECK(p->mask_prob > 0, "{}: mask_prob must be in (0, 1)", where(node));
+    MTDNN_INPUT_CHECK(p->max_predictions >= 1, "{}: max_predictions_per_seq must be at least 1", where(node));
+  }
+
   TaskDef task(const std::string& name, const YAML::Node& node) const {
     MTDNN_INPUT_CHECK(name.find('_') == std::string::npos,
                       "{}: task name '{}' contains '_'; mt-dnn file names use '_' to separate "
@@ -152,16 +177,15 @@ class Parser {
       MTDNN_INPUT_CHECK(node[key], "{}: task '{}' lacks the required key '{}'", where(node), name, key);
       return node[key];
     };
-    t.task_type = TaskType(enum_value(required("task_type"), "task_type", kTaskTypes));
+    t.task_type = task_type(required("task_type"));
+    const task_kinds::TaskKind& kind = *task_kinds::builtin_task_kinds().find(t.task_type);
     t.data_format = DataFormat(enum_value(required("data_format"), "data_format", kDataFormats));
     t.n_class = integer(required("n_class"), "n_class");
     if (node["labels"]) t.labels = list(node["labels"], "labels");
     if (node["metric_meta"])
       for (const auto& m : node["metric_meta"])
         t.metric_meta.push_back(Metric(enum_value(m, "metric_meta", kMetrics)));
-    const char* default_loss = t.task_type == TaskType::kRegression ? "MseCriterion"
-                               : t.task_type == TaskType::kRanking  ? "RankCeCriterion"
-                                                                    : "CeCriterion";
+    const std::string default_loss(kind.loss());
     t.loss = node["loss"] ? one_of(node["loss"], "loss", kLosses) : default_loss;
     t.kd_loss = node["kd_loss"] ? one_of(node["kd_loss"], "kd_loss", kAuxLosses) : "MseCriterion";
     t.adv_loss = node["adv_loss"] ? one_of(node["adv_loss"], "adv_loss", kAuxLosses) : "SymKlCriterion";
@@ -170,15 +194,25 @@ class Parser {
     t.split_names = node["split_names"] ? list(node["split_names"], "split_names")
                                         : std::vector<std::string>{"train", "dev", "test"};
 
-    // Consistency between keys.
+    if (t.task_type == "MaskLM") {
+      t.split_names = node["split_names"] ? t.split_names : std::vector<std::string>{"train", "dev"};
+      pretrain_options(node, &t.pretrain);
+    } else {
+      for (const char* key : kPretrainKeys)
+        MTDNN_INPUT_CHECK(!node[key], "{}: '{}' is a MaskLM key; task '{}' is {}", where(node[key]), key, name,
+                          t.task_type);
+    }
+
+    // Consistency between keys: the generic ones here, the kind's own in its check().
     MTDNN_INPUT_CHECK(t.loss == default_loss, "{}: task '{}' of type {} needs loss {}, not {}",
-                      where(node), name, to_string(t.task_type), default_loss, t.loss);
-    if (t.task_type == TaskType::kRegression)
-      MTDNN_INPUT_CHECK(t.n_class == 1 && t.labels.empty(),
-                        "{}: regression task '{}' needs n_class: 1 and no labels", where(node), name);
-    else
-      MTDNN_INPUT_CHECK(t.n_class >= (t.task_type == TaskType::kRanking ? 1 : 2),
-                        "{}: task '{}' needs n_class >= 2, got {}", where(node), name, t.n_class);
+                      where(node), name, t.task_type, default_loss, t.loss);
+    const auto formats = kind.data_formats();
+    if (std::find(formats.begin(), formats.end(), t.data_format) == formats.end()) {
+      std::string allowed;
+      for (DataFormat f : formats) allowed += (allowed.empty() ? "" : ", ") + std::string(to_string(f));
+      throw InputError(fmt::format("{}: task '{}': task_type {} reads data_format {}, not {}", where(node), name,
+                                   t.task_type, allowed, to_string(t.data_format)));
+    }
     if (!t.labels.empty()) {
       MTDNN_INPUT_CHECK(static_cast<int>(t.labels.size()) == t.n_class,
                         "{}: task '{}' has {} labels but n_class: {}", where(node["labels"]), name,
@@ -188,12 +222,7 @@ class Parser {
         MTDNN_INPUT_CHECK(seen.insert(l).second, "{}: task '{}' lists label '{}' twice",
                           where(node["labels"]), name, l);
     }
-    bool ranking_format = t.data_format == DataFormat::kPremiseAndMultiHypothesis;
-    MTDNN_INPUT_CHECK(ranking_format == (t.task_type == TaskType::kRanking),
-                      "{}: task '{}': data_format PremiseAndMultiHypothesis goes with task_type "
-                      "Ranking and only with it", where(node), name);
-    MTDNN_INPUT_CHECK(!t.enable_san || t.task_type == TaskType::kClassification,
-                      "{}: task '{}': enable_san needs a Classification task", where(node), name);
+    kind.check(t, fmt::format("{}: task '{}'", where(node), name));
     MTDNN_INPUT_CHECK(!t.split_names.empty(), "{}: task '{}' has no split_names", where(node), name);
     std::set<std::string> splits;
     for (const auto& s : t.split_names) {
@@ -211,7 +240,6 @@ class Parser {
 
 }  // namespace
 
-const char* to_string(TaskType t) { return name_of(kTaskTypes, int(t)); }
 const char* to_string(DataFormat f) { return name_of(kDataFormats, int(f)); }
 const char* to_string(Metric m) { return name_of(kMetrics, int(m)); }
 
@@ -241,7 +269,7 @@ bool TaskDef::split_has_labels(std::string_view split) {
 nlohmann::json TaskDef::to_json() const {
   nlohmann::json j;
   j["name"] = name;
-  j["task_type"] = to_string(task_type);
+  j["task_type"] = task_type;
   j["data_format"] = to_string(data_format);
   j["n_class"] = n_class;
   j["labels"] = labels;
@@ -254,6 +282,10 @@ nlohmann::json TaskDef::to_json() const {
   j["dropout_p"] = dropout_p ? nlohmann::json(*dropout_p) : nlohmann::json(nullptr);
   j["enable_san"] = enable_san;
   j["split_names"] = split_names;
+  if (task_type == "MaskLM")
+    j["pretrain"] = {{"mask_prob", pretrain.mask_prob},         {"max_predictions_per_seq", pretrain.max_predictions},
+                     {"whole_word_mask", pretrain.whole_word},  {"next_sentence", pretrain.next_sentence},
+                     {"short_seq_prob", pretrain.short_seq_prob}, {"dev_fraction", pretrain.dev_fraction}};
   return j;
 }
 
@@ -280,7 +312,10 @@ TaskDef TaskDef::from_json(const nlohmann::json& j) {
   out << YAML::Key << "enable_san" << YAML::Value << j.at("enable_san").get<bool>();
   out << YAML::Key << "split_names" << YAML::Value << YAML::BeginSeq;
   for (const auto& s : j.at("split_names")) out << s.get<std::string>();
-  out << YAML::EndSeq << YAML::EndMap << YAML::EndMap;
+  out << YAML::EndSeq;
+  if (j.contains("pretrain"))
+    for (const auto& [key, value] : j.at("pretrain").items()) out << YAML::Key << key << YAML::Value << value.dump();
+  out << YAML::EndMap << YAML::EndMap;
   auto tasks = parse_task_defs(out.c_str(), "<stored task definition>");
   return tasks.at(0);
 }

@@ -1,6 +1,6 @@
 // GLUE metrics (see metrics.h). Sums are in double, means subtracted before products
 // (two-pass), so large evaluation sets do not lose precision.
-#include "worker/metrics.h"
+#include "task_kinds/metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "common/error.h"
 
-namespace mtdnn::worker {
+namespace mtdnn::task_kinds {
 
 namespace {
 
@@ -171,4 +171,4 @@ void rank_groups(const std::vector<double>& scores, const std::vector<int64_t>& 
   MTDNN_CHECK(at == scores.size(), "ranking: groups cover {} of {} candidates", at, scores.size());
 }
 
-}  // namespace mtdnn::worker
+}  // namespace mtdnn::task_kinds

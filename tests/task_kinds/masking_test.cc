@@ -3,7 +3,7 @@
 // formula exactly, the 80/10/10 split and uniform choice within binomial tolerance,
 // specials and padding never chosen, the cap, whole words) and the key's determinism.
 // Tolerances are 5 standard deviations; the draws are seeded, so the tests never flake.
-#include "worker/mlm_masking.h"
+#include "task_kinds/mask_lm/masking.h"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@
 #include "schedule/rng.h"
 #include "test_support.h"
 
-namespace mtdnn::worker {
+namespace mtdnn::task_kinds {
 namespace {
 
 // 5 binomial standard deviations of a fraction p estimated from n draws.
@@ -439,4 +439,4 @@ TEST(MlmMasking, StreamIsKeyedByPurposeEpochTaskExample) {
 }
 
 }  // namespace
-}  // namespace mtdnn::worker
+}  // namespace mtdnn::task_kinds

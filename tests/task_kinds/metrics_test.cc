@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "worker/metrics.h"
+#include "task_kinds/metrics.h"
 
-namespace mtdnn::worker {
+namespace mtdnn::task_kinds {
 namespace {
 
 // pred 1 0 1 1 0 0 1 0
@@ -120,4 +120,4 @@ TEST(Metrics, RankingGroupsBecomeOnePredictionEach) {
 }
 
 }  // namespace
-}  // namespace mtdnn::worker
+}  // namespace mtdnn::task_kinds

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "common/task_def.h"
+#include "task_kinds/task_def.h"
 
-namespace mtdnn::worker {
+namespace mtdnn::task_kinds {
 
 // Class-prediction metrics; predictions and gold are class ids. F1 is binary with class 1
 // as the positive class.
@@ -59,4 +59,4 @@ void rank_groups(const std::vector<double>& scores, const std::vector<int64_t>& 
                  const std::vector<int64_t>& group_sizes, std::vector<int64_t>* predictions,
                  std::vector<int64_t>* gold);
 
-}  // namespace mtdnn::worker
+}  // namespace mtdnn::task_kinds

@@ -1,5 +1,5 @@
-// Dynamic masked-LM masking (see mlm_masking.h).
-#include "worker/mlm_masking.h"
+// Dynamic masked-LM masking (see masking.h).
+#include "task_kinds/mask_lm/masking.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "schedule/rng.h"
 
-namespace mtdnn::worker {
+namespace mtdnn::task_kinds {
 
 MaskingVocab masking_vocab(const std::vector<std::string>& tokens, const std::string& origin,
                            const std::vector<std::string>& extra_special) {
@@ -90,4 +90,4 @@ MaskedLm mask_tokens(int64_t* ids, size_t length, const MaskingVocab& vocab, con
   return out;
 }
 
-}  // namespace mtdnn::worker
+}  // namespace mtdnn::task_kinds

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-namespace mtdnn::worker {
+namespace mtdnn::task_kinds {
 
 // What masking needs to know about a vocabulary; every vector is indexed by id.
 struct MaskingVocab {
@@ -72,4 +72,4 @@ inline MaskedLm mask_tokens(std::vector<int64_t>& ids, const MaskingVocab& vocab
   return mask_tokens(ids.data(), ids.size(), vocab, options, key);
 }
 
-}  // namespace mtdnn::worker
+}  // namespace mtdnn::task_kinds

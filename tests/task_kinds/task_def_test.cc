@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "common/task_def.h"
+#include "task_kinds/task_def.h"
 #include "test_support.h"
 
 namespace mtdnn {
@@ -35,7 +35,7 @@ TEST(TaskDef, ShippedGlueFileHasMtdnnNames) {
   ASSERT_TRUE(mnli.dropout_p.has_value());
   EXPECT_DOUBLE_EQ(*mnli.dropout_p, 0.3);
   const TaskDef& stsb = tasks[7];
-  EXPECT_EQ(stsb.task_type, TaskType::kRegression);
+  EXPECT_EQ(stsb.task_type, "Regression");
   EXPECT_EQ(stsb.metric_meta, (std::vector<Metric>{Metric::kPearson, Metric::kSpearman}));
   EXPECT_EQ(tasks[0].label_id("1"), 1);
   EXPECT_EQ(tasks[0].label_id("2"), -1);
@@ -85,10 +85,43 @@ TEST(TaskDef, ErrorsNameFileLineAndKey) {
   EXPECT_NE(e.find("lacks the required key 'n_class'"), std::string::npos) << e;
 
   e = error_of("t:\n  task_type: Classification\n  data_format: PremiseAndMultiHypothesis\n  n_class: 2\n");
-  EXPECT_NE(e.find("goes with task_type Ranking"), std::string::npos) << e;
+  EXPECT_NE(e.find("task_type Classification reads data_format PremiseOnly, PremiseAndOneHypothesis, not "
+                   "PremiseAndMultiHypothesis"), std::string::npos) << e;
 
   e = error_of("t: [1, 2\n");
   EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
+}
+
+TEST(TaskDef, MaskLmTakesBertDefaultsAndItsOwnKeys) {
+  auto tasks = parse_task_defs("wiki:\n  task_type: MaskLM\n  data_format: MLM\n  n_class: 2\n"
+                               "  whole_word_mask: true\n  max_predictions_per_seq: 77\n", "p.yml");
+  const TaskDef& t = tasks.at(0);
+  EXPECT_EQ(t.loss, "MlmCriterion");
+  EXPECT_EQ(t.split_names, (std::vector<std::string>{"train", "dev"}));
+  EXPECT_DOUBLE_EQ(t.pretrain.mask_prob, 0.15);
+  EXPECT_EQ(t.pretrain.max_predictions, 77);
+  EXPECT_TRUE(t.pretrain.whole_word);
+  EXPECT_TRUE(t.pretrain.next_sentence);
+  EXPECT_DOUBLE_EQ(t.pretrain.short_seq_prob, 0.1);
+  // Stored in shards as JSON and read back through the same rules.
+  const TaskDef back = TaskDef::from_json(t.to_json());
+  EXPECT_EQ(back.to_json(), t.to_json());
+  EXPECT_EQ(back.pretrain.max_predictions, 77);
+
+  auto error_of = [](const std::string& yaml) {
+    try {
+      parse_task_defs(yaml, "p.yml");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::string e = error_of("t:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n  mask_prob: 0.2\n");
+  EXPECT_NE(e.find("p.yml:5: 'mask_prob' is a MaskLM key; task 't' is Classification"), std::string::npos) << e;
+  e = error_of("t:\n  task_type: MaskLM\n  data_format: PremiseOnly\n  n_class: 2\n");
+  EXPECT_NE(e.find("task_type MaskLM reads data_format MLM"), std::string::npos) << e;
+  e = error_of("t:\n  task_type: MaskLM\n  data_format: MLM\n  n_class: 2\n  metric_meta: [ACC]\n");
+  EXPECT_NE(e.find("takes no labels, metric_meta or enable_san"), std::string::npos) << e;
 }
 
 TEST(TaskDef, SelectTasksNamesUnknown) {
