@@ -655,8 +655,9 @@ std::vector<EvalRecord> Trainer::Impl::evaluate(int64_t step, int64_t epoch, boo
     auto start = Clock::now();
     worker::SplitPredictions p = worker::predict_split(*model, task, *e.reader, o.eval_batch_size, plane);
     if (plane.rank() != 0) continue;
-    write_file_atomic((fs::path(o.out_dir) / worker::prediction_file_name(task.name, e.split)).string(),
-                      worker::submission_tsv(task, p));
+    if (task_kinds::kind_of(task).writes_submission())
+      write_file_atomic((fs::path(o.out_dir) / worker::prediction_file_name(task.name, e.split)).string(),
+                        worker::submission_tsv(task, p));
     if (!e.labelled) continue;
     EvalRecord rec{task.name, e.split, step, worker::split_metrics(task, p)};
     nlohmann::ordered_json j;  // an "eval" record of metrics.jsonl

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/task_def.h"
+#include "task_kinds/task_def.h"
 
 namespace mtdnn::preprocess {
 

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "common/task_def.h"
+#include "task_kinds/task_def.h"
 #include "sharding/shard_format.h"
 
 namespace mtdnn::sharding {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/task_def.h"
+#include "task_kinds/task_def.h"
 #include "sharding/example.h"
 #include "sharding/shard_format.h"
 

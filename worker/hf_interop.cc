@@ -191,9 +191,13 @@ NamedTensors bert_state(const BertEncoderImpl& encoder) {
 }
 
 NamedTensors mtdnn_export_state(const MtdnnModelImpl& model) {
-  NamedTensors out = bert_state(*model.bert);
   const std::string mlm = single_head(model, HeadKind::kMaskedLm, "export");
   const std::string nsp = single_head(model, HeadKind::kNextSentence, "export");
+  // With the pretraining heads the file is a BertForPreTraining (encoder under `bert.`);
+  // without, a BertModel (encoder keys bare) with our task heads beside it.
+  NamedTensors out;
+  const std::string encoder_prefix = mlm.empty() ? "" : "bert.";
+  for (auto& [name, tensor] : bert_state(*model.bert)) out.emplace_back(encoder_prefix + name, tensor);
   for (const auto& task : model.tasks())
     for (const TaskHeadImpl* head : model.heads_of(task)) {
       const std::string path = head_path(head->spec());

@@ -61,7 +61,10 @@ std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, c
 
 // Writes model.safetensors + config.json of the encoder into `dir` (created if needed).
 void export_hf_bert(const BertEncoderImpl& encoder, const std::string& dir);
-// Writes the whole model (encoder + heads, export names) into `dir`.
+// Writes the whole model (encoder + heads, export names) into `dir`. A model with a
+// masked-LM head is written as Hugging Face's BertForPreTraining: encoder under `bert.`,
+// `cls.predictions.*` (decoder tied to the word embeddings, so not stored) and
+// `cls.seq_relationship.*`; other task heads stay under `heads.<task>[.<role>].`.
 void export_mtdnn_model(const MtdnnModelImpl& model, const std::string& dir);
 
 }  // namespace mtdnn::worker

@@ -67,11 +67,13 @@ int run(int argc, char** argv) {
 
   auto plane = comm::make_local_control_plane();
   SplitPredictions p = predict_split(*loaded.model, *task, reader, batch_size, *plane);
-  if (fs::path(out).has_parent_path()) fs::create_directories(fs::path(out).parent_path());
-  std::ofstream file(out, std::ios::trunc);
-  file << submission_tsv(*task, p);
-  file.close();
-  MTDNN_INPUT_CHECK(file.good(), "--out {}: cannot write the file", out);
+  if (task_kinds::kind_of(*task).writes_submission()) {  // MaskLM: metrics only
+    if (fs::path(out).has_parent_path()) fs::create_directories(fs::path(out).parent_path());
+    std::ofstream file(out, std::ios::trunc);
+    file << submission_tsv(*task, p);
+    file.close();
+    MTDNN_INPUT_CHECK(file.good(), "--out {}: cannot write the file", out);
+  }
   nlohmann::ordered_json j;
   j["task"] = task_name;
   j["split"] = split;

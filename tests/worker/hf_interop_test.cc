@@ -130,7 +130,9 @@ TEST(HfInterop, ModelExportImportRoundTripAndMtDnnNames) {
   auto model = test::golden_model("tiny");
   export_mtdnn_model(*model, (dir / "export").string());
   tensor_io::SafetensorsFile f((dir / "export" / "model.safetensors").string());
-  EXPECT_TRUE(f.contains("encoder.layer.0.attention.self.query.weight"));
+  // The golden model has the pretraining heads: a BertForPreTraining file (encoder under bert.).
+  EXPECT_TRUE(f.contains("bert.encoder.layer.0.attention.self.query.weight"));
+  EXPECT_FALSE(f.contains("encoder.layer.0.attention.self.query.weight"));
   EXPECT_TRUE(f.contains("heads.san.rnn.weight_ih"));
   EXPECT_TRUE(f.contains("cls.predictions.transform.LayerNorm.bias")) << "MLM head under HF's name";
   EXPECT_TRUE(f.contains("cls.seq_relationship.weight")) << "NSP head under HF's name";
@@ -165,6 +167,63 @@ TEST(HfInterop, ModelExportImportRoundTripAndMtDnnNames) {
     EXPECT_NE(std::string(e.what()).find("unexpected tensor 'scoring_list.9.weight'"), std::string::npos)
         << e.what();
   }
+}
+
+// A MaskLM task (heads mlm and nsp under one task) beside a classification task: the
+// export is Hugging Face's BertForPreTraining layout and comes back bit-exactly; a
+// BertForPreTraining file alone gives a fresh model its pretraining heads.
+TEST(HfInterop, MaskLmTaskExportsAsBertForPreTrainingAndComesBack) {
+  ScratchDir dir("hf-pretraining");
+  MtdnnModelOptions options = test::golden_model_options("tiny");
+  options.heads.clear();
+  HeadSpec cls;
+  cls.task = "cola";
+  options.heads.push_back(cls);
+  HeadSpec mlm;
+  mlm.task = "wiki";
+  mlm.role = "mlm";
+  mlm.kind = HeadKind::kMaskedLm;
+  options.heads.push_back(mlm);
+  HeadSpec nsp = mlm;
+  nsp.role = "nsp";
+  nsp.kind = HeadKind::kNextSentence;
+  options.heads.push_back(nsp);
+  MtdnnModel model(options);
+  EXPECT_EQ(model->tasks(), (std::vector<std::string>{"cola", "wiki"}));
+  EXPECT_EQ(model->heads_of("wiki").size(), 2u);
+  const auto params = model->named_parameters();
+  EXPECT_TRUE(params.contains("heads.wiki.mlm.transform.dense.weight"));
+  EXPECT_TRUE(params.contains("heads.wiki.nsp.weight"));
+
+  export_mtdnn_model(*model, (dir / "export").string());
+  tensor_io::SafetensorsFile f((dir / "export" / "model.safetensors").string());
+  for (const char* name : {"bert.embeddings.word_embeddings.weight", "bert.pooler.dense.weight",
+                           "cls.predictions.bias", "cls.predictions.transform.dense.weight",
+                           "cls.predictions.transform.LayerNorm.weight", "cls.seq_relationship.weight",
+                           "cls.seq_relationship.bias", "heads.cola.weight"})
+    EXPECT_TRUE(f.contains(name)) << name;
+  EXPECT_FALSE(f.contains("cls.predictions.decoder.weight")) << "tied to the word embeddings";
+  MtdnnModel back(options);
+  load_mtdnn_model(*back, f.path());
+  for (const auto& item : back->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), params[item.key()])) << item.key();
+
+  // Only the encoder and cls.* (what Hugging Face writes): the heads come along by kind.
+  NamedTensors hf;
+  for (const auto& name : f.names())
+    if (name.rfind("heads.", 0) != 0) hf.emplace_back(name, f.tensor(name));
+  fs::create_directories(dir / "hf");
+  fs::copy_file(dir / "export" / "config.json", dir / "hf" / "config.json");
+  tensor_io::write_safetensors((dir / "hf" / "model.safetensors").string(), hf, {{"format", "pt"}});
+  MtdnnModel fresh(options);
+  load_hf_bert_into_model(*fresh, (dir / "hf").string());
+  EXPECT_EQ(load_matching_heads_into_model(*fresh, (dir / "hf").string()),
+            (std::vector<std::string>{"wiki.mlm", "wiki.nsp"}));
+  const auto loaded = fresh->named_parameters();
+  for (const char* name : {"heads.wiki.mlm.transform.dense.weight", "heads.wiki.mlm.bias", "heads.wiki.nsp.weight",
+                           "bert.encoder.layer.0.output.dense.weight"})
+    EXPECT_TRUE(torch::equal(loaded[name], params[name])) << name;
+  EXPECT_FALSE(torch::equal(loaded["heads.cola.weight"], params["heads.cola.weight"])) << "not in the file: fresh";
 }
 
 TEST(HfInterop, HeadsLoadByTaskNameAndTheOthersStayFresh) {
