@@ -27,6 +27,8 @@ class CanonicalSource : public RowSource {
       case DataFormat::kPremiseOnly: return take_fixed(row, 3);
       case DataFormat::kPremiseAndOneHypothesis: return take_fixed(row, 4);
       case DataFormat::kPremiseAndMultiHypothesis: return take_ranking(row);
+      case DataFormat::kMlm:  // never opened: open_canonical_source refuses it
+        MTDNN_CHECK(false, "task '{}': data_format MLM has no rows", task_.name);
     }
     return true;
   }
@@ -89,6 +91,9 @@ std::string canonical_file_name(const std::string& task, const std::string& spli
 
 std::unique_ptr<RowSource> open_canonical_source(const std::string& input_dir, const TaskDef& task,
                                                  const std::string& split) {
+  MTDNN_INPUT_CHECK(task.data_format != DataFormat::kMlm,
+                    "task '{}' has data_format MLM: its examples come from a text corpus, not from rows of a "
+                    "{}_{}.tsv file (see docs/preprocess.md, Pretraining corpora)", task.name, task.name, split);
   std::string relative = canonical_file_name(task.name, split);
   std::string path = (fs::path(input_dir) / relative).string();
   if (!fs::is_regular_file(path)) return nullptr;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/sha256.h"
 #include "preprocess/tsv_reader.h"
 
 namespace mtdnn::preprocess {
@@ -85,6 +86,8 @@ class CorpusReader::LineReader {
   }
 
   int64_t line() const { return line_; }  // 1-based number of the line last returned
+  // SHA-256 of the file's bytes; once next() has returned kEnd.
+  std::string digest() { return hash_.hex_digest(); }
 
  private:
   bool fill() {
@@ -95,6 +98,7 @@ class CorpusReader::LineReader {
     buf_.resize(old + kBlock);
     in_.read(buf_.data() + old, static_cast<std::streamsize>(kBlock));
     buf_.resize(old + static_cast<size_t>(in_.gcount()));
+    hash_.update(buf_.data() + old, static_cast<size_t>(in_.gcount()));
     return in_.gcount() > 0;
   }
 
@@ -104,6 +108,7 @@ class CorpusReader::LineReader {
   size_t pos_ = 0;
   std::string line_buf_;
   int64_t line_ = 0;
+  Sha256 hash_;
 };
 
 CorpusReader::CorpusReader(std::vector<std::string> paths, const WordPieceTokenizer& tokenizer,
@@ -157,6 +162,7 @@ bool CorpusReader::next_document(CorpusDocument* doc) {
     if (!reader_ && !open_next_file()) return !doc->empty();
     LineReader::Status status = reader_->next(&line);
     if (status == LineReader::Status::kEnd) {
+      file_sha256_.push_back(reader_->digest());
       reader_.reset();
       ++stats_.files;
       if (!doc->empty()) return true;  // the end of a file ends its last document

@@ -58,6 +58,8 @@ class CorpusReader {
   bool next_window(std::vector<CorpusDocument>* window);
 
   const CorpusStats& stats() const { return stats_; }
+  // Lower-case hex SHA-256 of each file read to its end, in order (computed while reading).
+  const std::vector<std::string>& file_sha256() const { return file_sha256_; }
 
  private:
   class LineReader;
@@ -72,6 +74,7 @@ class CorpusReader {
   const WordPieceTokenizer& tokenizer_;
   CorpusReaderOptions options_;
   CorpusStats stats_;
+  std::vector<std::string> file_sha256_;
   size_t next_file_ = 0;
   bool jsonl_ = false;
   std::unique_ptr<LineReader> reader_;  // the file being read; null between files

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/thread_pool.h"
+#include "preprocess/corpus_job.h"
 #include "preprocess/featurizer.h"
 #include "preprocess/row_source.h"
 #include "preprocess/vocab.h"
@@ -281,9 +282,15 @@ std::vector<sharding::TaskManifest> run_preprocess(const PreprocessOptions& opti
   MTDNN_INPUT_CHECK(options.max_seq_len >= 5 && options.max_seq_len <= 1 << 20,
                     "--max-seq-len {} is out of range (5 or more)", options.max_seq_len);
   MTDNN_INPUT_CHECK(options.shards >= 1, "--shards must be at least 1, got {}", options.shards);
-  MTDNN_INPUT_CHECK(fs::is_directory(options.input_dir), "{}: --input is not a folder", options.input_dir);
   auto all_tasks = load_task_defs(options.task_def_path);
   auto tasks = select_tasks(all_tasks, options.tasks, options.task_def_path);
+  auto reads_corpus = [](const TaskDef& t) { return task_kinds::kind_of(t).reads_corpus(); };
+  auto splits_of = [&](const TaskDef& t) { return options.splits.empty() ? t.split_names : options.splits; };
+  MTDNN_INPUT_CHECK(fs::exists(options.input_dir), "{}: --input does not exist", options.input_dir);
+  for (const auto& t : tasks)  // a corpus may be a single file (corpus_job.h)
+    MTDNN_INPUT_CHECK(fs::is_directory(options.input_dir) || reads_corpus(t),
+                      "{}: --input is not a folder (only MaskLM tasks read a corpus file; task '{}' reads rows)",
+                      options.input_dir, t.name);
   Vocab vocab = Vocab::load(options.vocab_path);
   WordPieceTokenizer tokenizer(vocab, options.lower_case);
   sharding::TokenizerIdentity identity;
@@ -292,6 +299,8 @@ std::vector<sharding::TaskManifest> run_preprocess(const PreprocessOptions& opti
   identity.lower_case = options.lower_case;
   identity.max_seq_len = options.max_seq_len;
   check_output_dir(options.out_dir, tasks, identity);
+  for (const auto& t : tasks)
+    if (reads_corpus(t)) check_corpus_task(options, vocab, t, splits_of(t));
 
   int threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   ThreadPool pool(threads);
@@ -301,7 +310,7 @@ std::vector<sharding::TaskManifest> run_preprocess(const PreprocessOptions& opti
 
   std::vector<sharding::TaskManifest> manifests;
   for (const auto& task : tasks) {
-    std::vector<std::string> splits = options.splits.empty() ? task.split_names : options.splits;
+    std::vector<std::string> splits = splits_of(task);
     for (const auto& s : splits)
       MTDNN_INPUT_CHECK(std::find(task.split_names.begin(), task.split_names.end(), s) != task.split_names.end(),
                         "split '{}' is not among task '{}''s split_names in {}", s, task.name, options.task_def_path);
@@ -310,7 +319,11 @@ std::vector<sharding::TaskManifest> run_preprocess(const PreprocessOptions& opti
     fs::create_directories(tmp);
     try {
       sharding::TaskManifest m{task, identity, {}};
-      for (const auto& s : splits) m.splits.push_back(process_split(job, task, s, tmp));
+      if (reads_corpus(task))
+        m.splits = process_corpus({options, vocab, tokenizer, identity, [&](const std::string& f) { syncs.add(f); }},
+                                  task, splits, tmp.string());
+      else
+        for (const auto& s : splits) m.splits.push_back(process_split(job, task, s, tmp));
       m.save(tmp.string());
       commit_dir(tmp, fs::path(options.out_dir) / task.name, &syncs);
       manifests.push_back(std::move(m));
@@ -338,6 +351,21 @@ std::string summary_table(const std::vector<sharding::TaskManifest>& manifests, 
       tokens += s.tokens;
       examples += s.examples;
       bad += s.skipped_bad;
+    }
+  // Splits made from a text corpus (MaskLM): what the corpus gave.
+  bool corpus_header = false;
+  for (const auto& m : manifests)
+    for (const auto& s : m.splits) {
+      if (!s.corpus) continue;
+      const sharding::CorpusCounts& c = *s.corpus;
+      if (!corpus_header)
+        out += fmt::format("{:<8} {:<16} {:>9} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10}\n", "corpus", "split",
+                           "documents", "sentences", "instances", "random-next", "truncated", "short-docs",
+                           "long-sents");
+      corpus_header = true;
+      out += fmt::format("{:<8} {:<16} {:>9} {:>9} {:>9} {:>11} {:>9} {:>10} {:>10}\n", m.task_def.name, s.split,
+                         c.documents, c.sentences, c.instances, c.random_next, s.truncated, c.short_documents,
+                         c.long_sentences);
     }
   out += fmt::format("total: {} examples, {} tokens, {} bad rows skipped, {:.2f} s ({:.0f} tokens/s)\n", examples,
                      tokens, bad, seconds, seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0);

@@ -13,7 +13,7 @@ namespace mtdnn::preprocess {
 
 struct PreprocessOptions {
   std::string task_def_path;
-  std::string input_dir;
+  std::string input_dir;             // a folder; or a corpus file when every task is a MaskLM task
   std::string vocab_path;
   std::string out_dir;
   bool lower_case = true;
@@ -24,9 +24,14 @@ struct PreprocessOptions {
   std::vector<std::string> splits;  // empty: each task's split_names
   bool emit_jsonl = false;          // also write mt-dnn's JSON-lines files
   bool skip_bad_rows = false;       // --on-bad-row skip
+  // MaskLM tasks (corpus_job.h):
+  int dupe_factor = 1;              // passes over each train window, with other draws (dev: 1)
+  uint64_t seed = 12345;            // the documents' split draws and the instances
+  int64_t corpus_window = 10000;    // documents per window of a split
 };
 
-// Runs the job; returns the manifests written. Throws InputError for bad input (naming the
+// Runs the job; returns the manifests written. Tasks whose kind reads a corpus (MaskLM) go
+// through corpus_job.h instead of rows. Throws InputError for bad input (naming the
 // file and line) after removing anything half-written; completed tasks stay.
 std::vector<sharding::TaskManifest> run_preprocess(const PreprocessOptions& options);
 

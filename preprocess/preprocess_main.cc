@@ -1,5 +1,5 @@
-// mtdnn-preprocess: task corpora (GLUE's files or mt-dnn's canonical TSV) into tokenized
-// HDF5 shards plus a manifest per task. Options come from the command line and, with
+// mtdnn-preprocess: task corpora (GLUE's files or mt-dnn's canonical TSV; text corpora for
+// MaskLM tasks) into tokenized HDF5 shards plus a manifest per task. Options come from the command line and, with
 // --config, from an INI file (command-line values win).
 #include <boost/program_options.hpp>
 
@@ -44,7 +44,8 @@ int run(int argc, char** argv) {
       ("config", po::value(&config), "INI file with any of these options as keys (command line wins)")
       ("task-def", po::value(&o.task_def_path)->required(), "task definition file (mt-dnn's task_def.yml schema)")
       ("input", po::value(&o.input_dir)->required(),
-       "folder with GLUE's task folders (CoLA/, SST-2/, ...) and/or mt-dnn canonical <task>_<split>.tsv files")
+       "folder with GLUE's task folders (CoLA/, SST-2/, ...) and/or mt-dnn canonical <task>_<split>.tsv files; "
+       "MaskLM tasks: a corpus file, or a folder with <task>/*.txt|*.jsonl or *.txt|*.jsonl")
       ("vocab", po::value(&o.vocab_path)->required(), "BERT WordPiece vocab.txt")
       ("uncased", po::bool_switch(), "lower-case and strip accents (default)")
       ("cased", po::bool_switch(), "keep case and accents")
@@ -55,9 +56,16 @@ int run(int argc, char** argv) {
       ("out", po::value(&o.out_dir)->required(), "output folder: one sub-folder per task")
       ("tasks", po::value(&tasks), "comma-separated tasks to preprocess (default: all in --task-def)")
       ("splits", po::value(&splits), "comma-separated splits (default: each task's split_names)")
-      ("emit-jsonl", po::bool_switch(&o.emit_jsonl), "also write mt-dnn's JSON lines (<task>_<split>.json)")
+      ("emit-jsonl", po::bool_switch(&o.emit_jsonl),
+       "also write mt-dnn's JSON lines (<task>_<split>.json; not for MaskLM tasks)")
       ("on-bad-row", po::value(&on_bad_row)->default_value("fail"),
-       "fail: stop at the first bad row naming file and line; skip: skip bad rows and count them");
+       "fail: stop at the first bad row naming file and line; skip: skip bad rows and count them")
+      ("dupe-factor", po::value(&o.dupe_factor)->default_value(1),
+       "MaskLM tasks: passes over the train documents, each with other sentence pairs (dev: 1)")
+      ("seed", po::value(&o.seed)->default_value(12345),
+       "MaskLM tasks: seed of the documents' train/dev draws and of the sentence pairs")
+      ("corpus-window", po::value(&o.corpus_window)->default_value(10000),
+       "MaskLM tasks: documents per window (memory; random next segments come from the same window)");
   po::variables_map vm;
   if (!mtdnn::parse_command_line_and_config(argc, argv, desc, vm)) {
     std::cout << desc << "\n";

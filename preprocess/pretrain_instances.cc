@@ -41,7 +41,7 @@ void append(std::vector<int32_t>* to, const CorpusSentence& s) { to->insert(to->
 
 // create_instances_from_document for window[doc_index], drawing from `rng`.
 void instances_from_document(const std::vector<CorpusDocument>& window, size_t doc_index, size_t max_tokens,
-                             const PretrainOptions& o, Rng& rng, std::vector<PretrainInstance>* out,
+                             const InstanceOptions& o, Rng& rng, std::vector<PretrainInstance>* out,
                              PretrainStats* stats) {
   const CorpusDocument& doc = window[doc_index];
   // Most of the time the chunks fill the whole sequence; sometimes (short_seq_prob) a
@@ -56,6 +56,7 @@ void instances_from_document(const std::vector<CorpusDocument>& window, size_t d
     if (i + 1 < doc.size() && chunk_len < target) continue;
     const size_t chunk_size = i + 1 - chunk_begin;
     PretrainInstance inst;
+    inst.document = static_cast<uint32_t>(doc_index);
     if (!o.next_sentence) {
       for (size_t j = chunk_begin; j <= i; ++j) append(&inst.tokens_a, doc[j]);
     } else {
@@ -116,10 +117,10 @@ PretrainStats& PretrainStats::operator+=(const PretrainStats& o) {
   return *this;
 }
 
-int max_num_tokens(const PretrainOptions& options) { return options.max_seq_len - (options.next_sentence ? 3 : 2); }
+int max_num_tokens(const InstanceOptions& options) { return options.max_seq_len - (options.next_sentence ? 3 : 2); }
 
 std::vector<PretrainInstance> create_pretrain_instances(const std::vector<CorpusDocument>& window,
-                                                        uint64_t window_index, const PretrainOptions& options,
+                                                        uint64_t window_index, const InstanceOptions& options,
                                                         PretrainStats* stats) {
   const int max_tokens = max_num_tokens(options);
   MTDNN_INPUT_CHECK(max_tokens >= 2, "the maximum sequence length must be at least {} for pretraining, got {}",
@@ -127,6 +128,7 @@ std::vector<PretrainInstance> create_pretrain_instances(const std::vector<Corpus
   MTDNN_INPUT_CHECK(options.short_seq_prob >= 0 && options.short_seq_prob <= 1,
                     "the short sequence probability must be in [0, 1], got {}", options.short_seq_prob);
   MTDNN_INPUT_CHECK(options.dupe_factor >= 1, "the dupe factor must be at least 1, got {}", options.dupe_factor);
+  MTDNN_CHECK(window.size() <= UINT32_MAX, "a window of {} documents", window.size());
   PretrainStats st;
   for (const auto& doc : window) {
     MTDNN_CHECK(!doc.empty(), "a document without sentences");

@@ -14,7 +14,9 @@
 
 namespace mtdnn::preprocess {
 
-struct PretrainOptions {
+// Options of the instance algorithm (TaskDef::pretrain holds a task's; the corpus job
+// (corpus_job.h) fills these from it and from the command line).
+struct InstanceOptions {
   int max_seq_len = 128;        // of the final sequence, [CLS] and [SEP]s included
   double short_seq_prob = 0.1;  // probability that a document's target length is random
   bool next_sentence = true;    // segment pairs with next-sentence labels; off: segment A only
@@ -27,6 +29,7 @@ struct PretrainInstance {
   std::vector<int32_t> tokens_a;
   std::vector<int32_t> tokens_b;
   bool is_random_next = false;  // B is a random segment (next-sentence label 1)
+  uint32_t document = 0;        // index in the window of the document A comes from
 };
 
 struct PretrainStats {
@@ -47,7 +50,7 @@ struct PretrainStats {
 
 // Most tokens in A and B together: max_seq_len - 3 ([CLS] A [SEP] B [SEP]), or
 // max_seq_len - 2 without next_sentence ([CLS] A [SEP]).
-int max_num_tokens(const PretrainOptions& options);
+int max_num_tokens(const InstanceOptions& options);
 
 // The instances of one window of documents (as the CorpusReader gives them: every document
 // and sentence non-empty; Error otherwise), all dupe_factor passes, shuffled. Pass d draws
@@ -57,7 +60,7 @@ int max_num_tokens(const PretrainOptions& options);
 // dupe_factor < 1).
 // Adds to `stats` when not null.
 std::vector<PretrainInstance> create_pretrain_instances(const std::vector<CorpusDocument>& window,
-                                                        uint64_t window_index, const PretrainOptions& options,
+                                                        uint64_t window_index, const InstanceOptions& options,
                                                         PretrainStats* stats = nullptr);
 
 }  // namespace mtdnn::preprocess

@@ -64,7 +64,7 @@ TEST(PretrainInstances, ShortSequenceTargets) {
   // Sentences of one token, next sentence off: every chunk but a document's last has exactly
   // the document's target length.
   auto docs = uniform_docs(400, [](int) { return 100; }, 1);
-  PretrainOptions o;
+  InstanceOptions o;
   o.max_seq_len = 34;  // 32 tokens without next sentence
   o.next_sentence = false;
   for (double prob : {0.0, 1.0}) {
@@ -108,7 +108,7 @@ TEST(PretrainInstances, RandomNextActualNextAndPutBack) {
   // random B displaces are put back).
   constexpr int L = 7;
   auto docs = uniform_docs(8, [](int i) { return 1 + i * 4; }, L);  // 1 .. 29 sentences
-  PretrainOptions o;
+  InstanceOptions o;
   o.max_seq_len = 64;
   o.short_seq_prob = 0.3;
   int64_t random_total = 0, actual_total = 0;
@@ -160,7 +160,7 @@ TEST(PretrainInstances, TruncationKeepsTheLimitAndUsesBothEnds) {
     }
     docs.push_back(make_doc(d, lengths));
   }
-  PretrainOptions o;
+  InstanceOptions o;
   o.max_seq_len = 64;
   PretrainStats stats;
   auto instances = create_pretrain_instances(docs, 3, o, &stats);
@@ -183,7 +183,7 @@ TEST(PretrainInstances, TruncationKeepsTheLimitAndUsesBothEnds) {
 
 TEST(PretrainInstances, DeterministicFromSeedAndWindow) {
   auto docs = uniform_docs(10, [](int i) { return 3 + i; }, 9);
-  PretrainOptions o;
+  InstanceOptions o;
   o.max_seq_len = 48;
   o.seed = 7;
   PretrainStats s1, s2;
@@ -199,7 +199,7 @@ TEST(PretrainInstances, DeterministicFromSeedAndWindow) {
 
 TEST(PretrainInstances, DupeFactorRepeatsWithOtherDraws) {
   auto docs = uniform_docs(10, [](int i) { return 1 + i * 2; }, 9);
-  PretrainOptions o;
+  InstanceOptions o;
   o.max_seq_len = 48;
   PretrainStats one_stats, three_stats;
   auto one = create_pretrain_instances(docs, 2, o, &one_stats);
@@ -231,7 +231,7 @@ TEST(PretrainInstances, LabelsAreBalanced) {
   // of one sentence (left over at a document's end after a put-back) always does, so over
   // all instances random is a little more frequent than actual, as in BERT.
   auto docs = uniform_docs(1000, [](int) { return 40; }, 5);
-  PretrainOptions o;
+  InstanceOptions o;
   PretrainStats stats;
   auto instances = create_pretrain_instances(docs, 0, o, &stats);
   ASSERT_GT(instances.size(), 3000u);
@@ -260,7 +260,7 @@ TEST(PretrainInstances, LabelsAreBalanced) {
 TEST(PretrainInstances, NextSentenceOff) {
   constexpr int L = 6;
   auto docs = uniform_docs(12, [](int i) { return 1 + i * 3; }, L);
-  PretrainOptions o;
+  InstanceOptions o;
   o.max_seq_len = 40;  // 38 tokens in A
   o.next_sentence = false;
   o.short_seq_prob = 0.5;
@@ -286,7 +286,7 @@ TEST(PretrainInstances, NextSentenceOff) {
 }
 
 TEST(PretrainInstances, WindowOfOneDocument) {
-  PretrainOptions o;
+  InstanceOptions o;
   o.max_seq_len = 24;
   // Several sentences: every pair takes the actual next (there is no other document).
   PretrainStats stats;
@@ -321,7 +321,7 @@ TEST(PretrainInstances, WindowOfOneDocument) {
 
 TEST(PretrainInstances, OptionsAreChecked) {
   std::vector<CorpusDocument> docs = {make_doc(0, {3, 3})};
-  PretrainOptions o;
+  InstanceOptions o;
   o.max_seq_len = 4;
   EXPECT_THROW(create_pretrain_instances(docs, 0, o), InputError);
   o.next_sentence = false;
@@ -332,7 +332,7 @@ TEST(PretrainInstances, OptionsAreChecked) {
   o = {};
   o.dupe_factor = 0;
   EXPECT_THROW(create_pretrain_instances(docs, 0, o), InputError);
-  EXPECT_THROW(create_pretrain_instances({CorpusDocument{}}, 0, PretrainOptions{}), Error);
+  EXPECT_THROW(create_pretrain_instances({CorpusDocument{}}, 0, InstanceOptions{}), Error);
 }
 
 TEST(PretrainInstances, PythonDocsCorpus) {
@@ -342,7 +342,7 @@ TEST(PretrainInstances, PythonDocsCorpus) {
   CorpusReaderOptions ro;
   ro.window_documents = 700;
   CorpusReader reader({(test::data_dir() / "corpus/python-docs.txt").string()}, tok, ro);
-  PretrainOptions o;
+  InstanceOptions o;
   o.seed = 42;
   PretrainStats stats;
   std::vector<CorpusDocument> window;
