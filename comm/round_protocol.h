@@ -28,7 +28,10 @@
 //   R2. plan.stop: every rank leaves the loop (rank 0 decided: --max-steps reached or a
 //       stop signal seen by some rank in R4 of the previous round).
 //   R3. Every rank runs forward/backward on its slice of the batch; the gradient reducer
-//       all-reduces the gradients of the encoder and the task's head (data plane).
+//       all-reduces the gradients of the encoder and the task's heads (data plane). For a
+//       task with a head whose loss is a mean over targets (the masked LM), the ranks first
+//       sum their target counts (one all-reduce) and weight their share by count, so the
+//       gradient is the global batch's on any world size or accumulation.
 //   R4. RoundStats are reduced over ranks in one all-reduce of a named, versioned record
 //       (kRoundStatsFields): loss x items, items, examples and real tokens summed;
 //       non-finite flag, stop-signal flag, gradient norm and the seconds each rank
@@ -66,7 +69,8 @@ namespace mtdnn::comm {
 class MpiContext;
 
 // 2: RoundStats carry compute_s (load imbalance apart from communication).
-inline constexpr uint32_t kRoundProtocolVersion = 2;
+// 3: R3 sums the target counts of heads whose loss is a mean over targets.
+inline constexpr uint32_t kRoundProtocolVersion = 3;
 
 // The few collectives the protocol needs, so that the trainer also runs in one process
 // without MPI (tests use that as the reference run). Every call is collective.

@@ -43,6 +43,13 @@ namespace mtdnn::orchestrator {
 
 namespace {
 
+// Whether a head of `task` ties its output layer to the word embeddings (the masked LM).
+bool ties_word_embeddings(const worker::MtdnnModelImpl& model, const std::string& task) {
+  for (const worker::TaskHeadImpl* head : model.heads_of(task))
+    if (head->spec().kind == worker::HeadKind::kMaskedLm) return true;
+  return false;
+}
+
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -317,9 +324,15 @@ void Trainer::Impl::prepare_training() {
   }
   std::vector<worker::ParamGroup> groups;
   groups.push_back({"encoder", model->bert->parameters()});
-  for (const auto& t : tasks) groups.push_back({"heads." + t.name, model->head(t.name).parameters()});
-  // Task heads never tie an output layer to the word embeddings, so their gradient rows are
-  // non-zero only at the ids a batch looks up: reduced row-sparse (grad_reducer.h).
+  for (const auto& t : tasks) {
+    std::vector<torch::Tensor> params;  // every head of the task (MaskLM: mlm and nsp)
+    for (const worker::TaskHeadImpl* head : model->heads_of(t.name))
+      for (const auto& p : head->parameters()) params.push_back(p);
+    groups.push_back({"heads." + t.name, params});
+  }
+  // Apart from the masked-LM head (see train_step), task heads never tie an output layer to
+  // the word embeddings, so their gradient rows are non-zero only at the ids a batch looks
+  // up: reduced row-sparse (grad_reducer.h).
   reducer = std::make_unique<worker::GradReducer>(std::move(groups), comm.get(), plane.size(),
                                                   model->bert->embeddings->word_embeddings->weight);
   std::vector<worker::NamedParameter> named;
@@ -588,6 +601,43 @@ void Trainer::Impl::finish(const TrainResult& result, const Progress& first) {
   plane.barrier();
 }
 
+// How each head of a step's task weights its loss (train_step's R3).
+class HeadWeights {
+ public:
+  HeadWeights(const std::vector<task_kinds::HeadUse>& uses, const worker::LocalBatch& batch, comm::ControlPlane& plane)
+      : per_target_(uses.size(), false), global_targets_(uses.size(), 0.0) {
+    bool any = false;
+    for (size_t h = 0; h < uses.size(); ++h) {
+      per_target_[h] = uses[h].loss_per_target;
+      any = any || per_target_[h];
+      if (per_target_[h] && h < batch.targets.size())
+        for (int64_t v : batch.targets[h].ints) global_targets_[h] += v != task_kinds::kNoTarget;
+    }
+    if (any) plane.allreduce(&global_targets_, global_targets_.size());  // every rank, same steps
+  }
+  // The weighted sum of the heads' losses for one micro-batch whose items are `item_weight`
+  // (local items x world / global items; 0 for an empty slice).
+  torch::Tensor loss(const std::vector<worker::HeadOutput>& outs, const worker::ModelInput& in, double item_weight,
+                     double world) const {
+    torch::Tensor total;
+    for (size_t h = 0; h < outs.size(); ++h) {
+      double w = item_weight;
+      if (per_target_[h]) {
+        const double targets =
+            item_weight == 0 ? 0.0 : (in.labels.at(h) != task_kinds::kNoTarget).sum().item<double>();
+        w = global_targets_[h] > 0 ? targets * world / global_targets_[h] : 0.0;
+      }
+      const torch::Tensor term = outs[h].loss * w;
+      total = total.defined() ? total + term : term;
+    }
+    return total;
+  }
+
+ private:
+  std::vector<bool> per_target_;
+  std::vector<double> global_targets_;
+};
+
 StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t step) {
   const schedule::ScheduleEntry& entry = batch.entry;
   const TaskDef& task = tasks[static_cast<size_t>(entry.task)];
@@ -598,9 +648,12 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
   const auto ranges = worker::split_micro_batches(batch, kind, o.grad_accum);
   comm::RoundStats mine;
   const auto step_start = Clock::now();
-  // R3: forward/backward of each micro-batch; gradients reduced on the last one. The local
-  // mean loss is weighted by local items x world / global items, so that the reducer's
-  // average over ranks is the mean over the global batch.
+  // R3: forward/backward of each micro-batch; gradients reduced on the last one. A head's
+  // local mean loss is weighted by its local share of the global batch x world, so that
+  // the reducer's average over ranks is the head's mean over the global batch. The share
+  // is in items (rows, groups), or in targets for a head whose loss is a mean over targets
+  // (the masked LM): their global count is summed over ranks first.
+  const HeadWeights heads(kind.heads(task), batch, plane);
   for (size_t m = 0; m < ranges.size(); ++m) {
     const worker::RowRange& r = ranges[m];
     const bool last = m + 1 == ranges.size();
@@ -611,17 +664,19 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
     const double items = static_cast<double>(worker::range_items(r, kind));
     if (r.rows() > 0) {
       in = worker::model_input(batch, r, kind, true);
-      weight = items * world / global_items * entry.loss_weight;
+      weight = items * world / global_items;
     } else {
       in = worker::placeholder_input(kind, task);  // empty slice: zero gradients, same collectives
     }
-    worker::HeadOutput out = model->forward(task.name, in);
-    reducer->note_rows(in.input_ids);
-    (out.loss * weight).backward();
+    const torch::Tensor loss = heads.loss(model->forward_heads(task.name, in), in, weight, world);
+    // The masked-LM decoder is tied to the word embeddings: every row has a gradient, so
+    // such a step reduces the embeddings whole (no rows noted).
+    if (!ties_word_embeddings(*model, task.name)) reducer->note_rows(in.input_ids);
+    (loss * entry.loss_weight).backward();
     if (last) mine.compute_s = seconds_since(step_start);  // what follows waits for the other ranks
     reducer->finish();
     if (r.rows() > 0) {
-      mine.loss_sum += out.loss.item<double>() * items;
+      mine.loss_sum += loss.item<double>() * global_items / world;  // mean loss x items
       mine.items += items;
       mine.examples += static_cast<double>(r.rows());
       mine.real_tokens += static_cast<double>(worker::real_tokens(batch, r));

@@ -28,7 +28,13 @@ struct HeadUse {
   std::string role;       // the head's name within the task; "" for a task's only head
   std::string head_type;  // registered head type
   int64_t n_class = 2;    // outputs of classification-like heads
+  // The head's loss is a mean over its targets (those not kNoTarget), not over rows: the
+  // trainer then weights each rank's share by target counts (the masked LM).
+  bool loss_per_target = false;
 };
+
+// A target that takes no part in the loss (PyTorch's ignore_index).
+inline constexpr int64_t kNoTarget = -100;
 
 // A labeled row's label as the shards store it.
 struct ParsedLabel {

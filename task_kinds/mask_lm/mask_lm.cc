@@ -19,7 +19,6 @@
 namespace mtdnn::task_kinds {
 namespace {
 
-constexpr int64_t kNoTarget = -100;  // the masked-LM head's ignore index
 constexpr const char* kVocabFile = "vocab.txt";  // copied into the task's data folder by the preprocessor
 
 struct MaskLmResources : TaskResources {
@@ -93,7 +92,7 @@ class MaskLm : public TaskKind {
   }
 
   std::vector<HeadUse> heads(const TaskDef& task) const override {
-    std::vector<HeadUse> h = {{"mlm", "masked_lm", 0}};
+    std::vector<HeadUse> h = {{"mlm", "masked_lm", 0, /*loss_per_target=*/true}};
     if (task.pretrain.next_sentence) h.push_back({"nsp", "next_sentence", 2});
     return h;
   }

@@ -1,5 +1,6 @@
 // mtdnn-train's trainer across real ranks (run under mpirun -np 1, 2, 3): a tiny model on a
-// tiny four-task dataset (classification, SAN classification, regression, ranking) trained
+// tiny four-task dataset (classification, SAN classification, regression, ranking; plus a
+// MaskLM task over a small corpus where a test mixes pretraining in) trained
 // on all ranks gives the parameters of the same training in one process (mpi and gloo,
 // with and without gradient accumulation, uneven and empty slices); a head whose task was
 // not in the batch is not updated; every rank has the same schedule; metrics.jsonl has its
@@ -47,7 +48,11 @@ const char* kTaskDefs =
     "sim:\n  task_type: Regression\n  data_format: PremiseAndOneHypothesis\n  n_class: 1\n"
     "  metric_meta: [Pearson, Spearman]\n  split_names: [train, dev]\n"
     "qa:\n  task_type: Ranking\n  data_format: PremiseAndMultiHypothesis\n  n_class: 1\n  metric_meta: [ACC]\n"
-    "  split_names: [train, dev]\n";
+    "  split_names: [train, dev]\n"
+    "lm:\n  task_type: MaskLM\n  data_format: MLM\n  n_class: 2\n  dev_fraction: 0.2\n";
+
+// The four labeled tasks; tests that mix pretraining in add "lm".
+const std::vector<std::string> kLabeledTasks = {"topic", "nli", "sim", "qa"};
 
 const std::vector<std::string> kWords = {"the", "cat", "sat", "on", "mat", "dog", "ran", "a", "who", "big",
                                          "red", "fox", "saw", "it", "and", "hid", "in", "box", "was", "not"};
@@ -99,6 +104,7 @@ class TrainData {
     o.prefetch = 1;
     // Test runs reuse their output folders: each starts fresh unless a test resumes on purpose.
     o.resume = "never";
+    o.tasks = kLabeledTasks;
     return o;
   }
 
@@ -161,6 +167,13 @@ class TrainData {
     qa_dev = "r0\trc0,rc1\t1\twho sat\tthe cat sat\tthe dog ran\nr1\trc2,rc3,rc4\t0\twho ran\tthe dog ran\ta mat\tit hid\n";
     write(in / "qa_train.tsv", qa_train);
     write(in / "qa_dev.tsv", qa_dev);
+    // The MaskLM task's corpus (in/lm/): 12 documents of 3 to 6 sentences, a blank line between.
+    std::string corpus;
+    for (int d = 0; d < 12; ++d) {
+      for (int k = 0; k < 3 + d % 4; ++k) corpus += sentence(d * 5 + k, 3 + (d + k) % 5) + "\n";
+      corpus += "\n";
+    }
+    write(in / "lm" / "corpus.txt", corpus);
 
     preprocess::PreprocessOptions p;
     p.task_def_path = (root / "tasks.yml").string();
@@ -201,6 +214,7 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
 struct Variant {
   std::string backend;
   int64_t grad_accum;
+  bool pretraining = false;  // the MaskLM task mixed in (its decoder ties the word embeddings)
 };
 
 class TrainAcrossRanks : public ::testing::TestWithParam<Variant> {};
@@ -210,20 +224,23 @@ TEST_P(TrainAcrossRanks, SameParametersAsOneProcess) {
   comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
   auto plane = comm::make_mpi_control_plane(mpi);
-  TrainOptions o = data.options(fmt::format("dist-{}-{}", GetParam().backend, GetParam().grad_accum));
+  TrainOptions o = data.options(fmt::format("dist-{}-{}{}", GetParam().backend, GetParam().grad_accum,
+                                            GetParam().pretraining ? "-lm" : ""));
+  if (GetParam().pretraining) o.tasks.push_back("lm");
   o.backend = comm::parse_comm_backend(GetParam().backend);
   o.grad_accum = GetParam().grad_accum;
   Trainer trainer(o, *plane);
   TrainResult result = trainer.run();
   EXPECT_EQ(result.steps, trainer.total_steps());
   EXPECT_EQ(result.skipped_steps, 0);
-  // 11, 7, 7 examples and 5 groups in batches of 4: 3 + 2 + 2 + 2 steps.
-  EXPECT_EQ(trainer.total_steps(), 9);
+  // 11, 7, 7 examples and 5 groups in batches of 4: 3 + 2 + 2 + 2 steps (+ 5 of 17 MaskLM pairs).
+  EXPECT_EQ(trainer.total_steps(), GetParam().pretraining ? 14 : 9);
   auto got = snapshot(trainer.model());
 
   if (mpi.rank() == 0) {
     auto local = comm::make_local_control_plane();
-    TrainOptions r = data.options("reference");
+    TrainOptions r = data.options(GetParam().pretraining ? "reference-lm" : "reference");
+    r.tasks = o.tasks;
     Trainer reference(r, *local);
     reference.run();
     auto want = snapshot(reference.model());
@@ -246,8 +263,12 @@ TEST_P(TrainAcrossRanks, SameParametersAsOneProcess) {
   mpi.barrier();
 }
 
-INSTANTIATE_TEST_SUITE_P(Mpi, TrainAcrossRanks, ::testing::Values(Variant{"mpi", 1}, Variant{"mpi", 2}),
-                         [](const auto& info) { return info.param.backend + "_accum" + std::to_string(info.param.grad_accum); });
+INSTANTIATE_TEST_SUITE_P(Mpi, TrainAcrossRanks,
+                         ::testing::Values(Variant{"mpi", 1}, Variant{"mpi", 2}, Variant{"mpi", 2, true}),
+                         [](const auto& info) {
+                           return info.param.backend + "_accum" + std::to_string(info.param.grad_accum) +
+                                  (info.param.pretraining ? "_pretraining" : "");
+                         });
 INSTANTIATE_TEST_SUITE_P(Gloo, TrainAcrossRanks, ::testing::Values(Variant{"gloo", 1}, Variant{"gloo", 3}),
                          [](const auto& info) { return info.param.backend + "_accum" + std::to_string(info.param.grad_accum); });
 
@@ -505,13 +526,19 @@ TEST(Train, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
   comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
   auto plane = comm::make_mpi_control_plane(mpi);
+  // With pretraining in the mix: the masks, drawn at batch time, must come back too.
+  std::vector<std::string> tasks = kLabeledTasks;
+  tasks.push_back("lm");
   TrainOptions full = data.options("resume-full");
+  full.tasks = tasks;
   full.dropout = 0.1;  // dropout on: the generators must be restored too
   fresh_out(mpi, full);
   Trainer reference(full, *plane);
-  ASSERT_EQ(reference.run().steps, 9);
+  const int64_t total = reference.run().steps;
+  ASSERT_GT(total, 9) << "the MaskLM task adds steps";
 
   TrainOptions part = data.options("resume-part");
+  part.tasks = tasks;
   part.dropout = 0.1;
   part.stop_after_step = 4;
   fresh_out(mpi, part);
@@ -526,12 +553,12 @@ TEST(Train, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
   part.resume = "auto";
   Trainer second(part, *plane);
   TrainResult r = second.run();
-  EXPECT_EQ(r.steps, 9);
+  EXPECT_EQ(r.steps, total);
   EXPECT_TRUE(r.stop_signal.empty());
 
   if (mpi.rank() == 0) {
-    auto want = final_checkpoint(full, 9);
-    auto got = final_checkpoint(part, 9);
+    auto want = final_checkpoint(full, total);
+    auto got = final_checkpoint(part, total);
     ASSERT_EQ(want.tensors.size(), got.tensors.size());
     int optim = 0;
     for (const auto& [name, w] : want.tensors) {
@@ -542,7 +569,7 @@ TEST(Train, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
     EXPECT_GT(optim, 20);
     EXPECT_EQ(want.meta["counters"], got.meta["counters"]);
     auto a = train_records(full), b = train_records(part);
-    ASSERT_EQ(a.size(), 9u);
+    ASSERT_EQ(a.size(), static_cast<size_t>(total));
     ASSERT_EQ(b.size(), a.size());
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(a[i]["step"], b[i]["step"]);
@@ -607,13 +634,18 @@ TEST(Train, ResumeOnAnotherWorldSize) {
   comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
   auto plane = comm::make_mpi_control_plane(mpi);
+  // Pretraining in the mix: an example's mask depends on (seed, epoch, task, example) only.
+  std::vector<std::string> tasks = kLabeledTasks;
+  tasks.push_back("lm");
   TrainOptions full = data.options("resume-ws-full");
+  full.tasks = tasks;
   fresh_out(mpi, full);
   Trainer reference(full, *plane);
-  reference.run();
+  const int64_t total = reference.run().steps;
   auto want = snapshot(reference.model());
 
   TrainOptions one = data.options("resume-ws-one");
+  one.tasks = tasks;
   one.stop_after_step = 5;
   fresh_out(mpi, one);
   if (mpi.rank() == 0) {
@@ -623,10 +655,11 @@ TEST(Train, ResumeOnAnotherWorldSize) {
   }
   mpi.barrier();
   TrainOptions resumed = data.options("resume-ws-resumed");
+  resumed.tasks = tasks;
   fresh_out(mpi, resumed);
   resumed.resume = (fs::path(one.out_dir) / "checkpoints" / "ckpt-5").string();
   Trainer second(resumed, *plane);
-  EXPECT_EQ(second.run().steps, 9);
+  EXPECT_EQ(second.run().steps, total);
   auto got = snapshot(second.model());
   double worst = 0;
   for (const auto& [name, w] : want) {
