@@ -227,8 +227,9 @@ int cmd_export_hf(int argc, char** argv) {
   std::string dir, out;
   Command c{po::options_description(
       "mtdnn-ckpt export-hf: write a checkpoint's model as a Hugging Face BERT directory:\n"
-      "model.safetensors (encoder under BertModel keys, task heads under heads.<task>.,\n"
-      "masked-LM / next-sentence heads under cls.*), config.json, and mtdnn.json (the head\n"
+      "model.safetensors (encoder under BertModel keys, task heads under heads.<task>.; with\n"
+      "a masked-LM head a BertForPreTraining: encoder under bert., masked-LM / next-sentence\n"
+      "heads under cls.*), config.json, and mtdnn.json (the head\n"
       "descriptions, so that import-hf can restore the heads too).\n\n"
       "Usage: mtdnn-ckpt export-hf DIR OUT\n\nOptions"), {}, {}};
   add_dir_argument(c, &dir);

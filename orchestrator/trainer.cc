@@ -301,11 +301,19 @@ void Trainer::Impl::build_model() {
   seed_for_weights(o.seed);
   model = worker::MtdnnModel(worker::model_options_of(bert, tasks, o.dropout));
   if (!o.init_checkpoint.empty()) worker::load_hf_bert_into_model(*model, o.init_checkpoint);
-  if (o.init_heads) {
-    const auto loaded = worker::load_matching_heads_into_model(*model, o.init_checkpoint);
+  // Heads from the checkpoint: every task's with --init-heads; a MaskLM task's always (its
+  // pretraining heads, from our names or Hugging Face's cls.*).
+  std::vector<std::string> head_tasks;
+  for (const auto& t : tasks)
+    if (o.init_heads || task_kinds::kind_of(t).reads_corpus()) head_tasks.push_back(t.name);
+  if (!o.init_checkpoint.empty() && !head_tasks.empty()) {
+    const auto loaded = worker::load_matching_heads_into_model(*model, o.init_checkpoint, head_tasks);
     std::vector<std::string> fresh;
-    for (const auto& t : tasks)
-      if (std::find(loaded.begin(), loaded.end(), t.name) == loaded.end()) fresh.push_back(t.name);
+    for (const auto& task : head_tasks)
+      for (const worker::TaskHeadImpl* head : model->heads_of(task)) {
+        const std::string path = worker::head_path(head->spec());
+        if (std::find(loaded.begin(), loaded.end(), path) == loaded.end()) fresh.push_back(path);
+      }
     auto list = [](const std::vector<std::string>& v) {
       return v.empty() ? std::string("none") : fmt::format("{}", fmt::join(v, ", "));
     };

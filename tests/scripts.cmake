@@ -59,6 +59,13 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn-train)
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/quickstart_test.sh ${CMAKE_BINARY_DIR}/bin
                    ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/quickstart-test ${MTDNN_DEFAULT_DATA_DIR})
   set_tests_properties(quickstart.glue PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS e2e)
+  # The pretraining stage (tests/e2e/pretrain_test.sh): corpus -> shards -> `mpirun -np 2`
+  # MLM + NSP training whose held-out MLM accuracy must beat twice the unigram baseline ->
+  # BertForPreTraining export -> stage 2 from it, and continued pretraining with its heads.
+  add_test(NAME train.e2e_pretrain
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/pretrain_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/pretrain-e2e-test ${MTDNN_DEFAULT_DATA_DIR})
+  set_tests_properties(train.e2e_pretrain PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS e2e)
 endif()
 
 # --- Checkpoints (checkpoints/; units in tests/checkpoints/checkpoint_test.cc) --------------

@@ -230,10 +230,11 @@ void load_hf_bert_into_model(MtdnnModelImpl& model, const std::string& dir) {
   load_hf_bert_into(*model.bert, dir);
 }
 
-std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, const std::string& dir) {
+std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, const std::string& dir,
+                                                        const std::vector<std::string>& tasks) {
   tensor_io::SafetensorsFile file(weights_path(dir));
   std::vector<std::string> loaded;
-  for (const auto& task : model.tasks())
+  for (const auto& task : tasks.empty() ? model.tasks() : tasks)
     for (TaskHeadImpl* head : model.heads_of(task)) {
       // Our own name, or Hugging Face's for the pretraining heads (BertForPreTraining).
       const std::string path = head_path(head->spec());

@@ -56,8 +56,10 @@ void load_hf_bert_into_model(MtdnnModelImpl& model, const std::string& dir);
 // and next-sentence heads also Hugging Face's `cls.predictions.*` / `cls.seq_relationship.*`),
 // strictly; other heads keep their values. Returns the loaded heads' paths ("<task>" or
 // "<task>.<role>"). Fine-tuning from a multi-task model, or continuing pretraining from a
-// BertForPreTraining folder, reuses heads this way.
-std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, const std::string& dir);
+// BertForPreTraining folder, reuses heads this way. `tasks`: only these tasks' heads
+// (empty: every task's).
+std::vector<std::string> load_matching_heads_into_model(MtdnnModelImpl& model, const std::string& dir,
+                                                        const std::vector<std::string>& tasks = {});
 
 // Writes model.safetensors + config.json of the encoder into `dir` (created if needed).
 void export_hf_bert(const BertEncoderImpl& encoder, const std::string& dir);
