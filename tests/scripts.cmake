@@ -92,6 +92,10 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
   set_tests_properties(train.stop_and_resume PROPERTIES TIMEOUT 420 RUN_SERIAL TRUE LABELS mpi)
 endif()
 
+# --- docs/adding-a-task-type.md shows compiled code (tests/docs/task_type_page_test.sh) ------
+add_test(NAME docs.task_type_page
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/docs/task_type_page_test.sh ${PROJECT_SOURCE_DIR})
+
 # --- docs/custom-task.md, run as written (tests/docs/run_tutorial.sh) -------------------------
 # Every ```bash block of the tutorial in order in a scratch folder (preprocess three custom
 # tasks, plus RTE when GLUE is there, `mpirun -np 2 mtdnn-train` of a tiny BERT, fine-tuning,
