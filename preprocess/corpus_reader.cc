@@ -16,7 +16,6 @@ namespace mtdnn::preprocess {
 
 namespace {
 
-constexpr size_t kBlock = 1 << 20;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
@@ -39,78 +38,6 @@ bool is_jsonl_path(const std::string& path) {
   return path.size() >= kExt.size() && path.compare(path.size() - kExt.size(), kExt.size(), kExt) == 0;
 }
 
-// Lines of one file, without their '\n' (nor a '\r' before it, nor a UTF-8 BOM at the start
-// of the file); a line longer than the limit is skipped whole and reported.
-class CorpusReader::LineReader {
- public:
-  enum class Status { kOk, kEnd, kTooLong };
-
-  LineReader(const std::string& path, size_t max_bytes) : in_(path, std::ios::binary), max_bytes_(max_bytes) {
-    MTDNN_INPUT_CHECK(in_.good(), "{}: cannot open file", path);
-  }
-
-  // The view stays valid until the next call.
-  Status next(std::string_view* line) {
-    bool too_long = false;
-    line_buf_.clear();
-    for (;;) {
-      const char* start = buf_.data() + pos_;
-      const void* nl = std::memchr(start, '\n', buf_.size() - pos_);
-      size_t chunk = nl ? static_cast<size_t>(static_cast<const char*>(nl) - start) : buf_.size() - pos_;
-      if (!too_long) {
-        if (line_buf_.size() + chunk > max_bytes_) {
-          too_long = true;
-          line_buf_.clear();
-          line_buf_.shrink_to_fit();
-        } else {
-          line_buf_.append(start, chunk);
-        }
-      }
-      if (nl) {
-        pos_ += chunk + 1;
-        break;
-      }
-      pos_ = buf_.size();
-      if (!fill()) {
-        if (line_buf_.empty() && !too_long) return Status::kEnd;  // no partial last line
-        break;
-      }
-    }
-    ++line_;
-    if (too_long) return Status::kTooLong;
-    std::string_view view(line_buf_);
-    if (line_ == 1 && view.substr(0, 3) == "\xEF\xBB\xBF") view.remove_prefix(3);
-    if (!view.empty() && view.back() == '\r') view.remove_suffix(1);
-    *line = view;
-    return Status::kOk;
-  }
-
-  int64_t line() const { return line_; }  // 1-based number of the line last returned
-  // SHA-256 of the file's bytes; once next() has returned kEnd.
-  std::string digest() { return hash_.hex_digest(); }
-
- private:
-  bool fill() {
-    if (!in_) return false;
-    buf_.erase(0, pos_);
-    pos_ = 0;
-    size_t old = buf_.size();
-    buf_.resize(old + kBlock);
-    in_.read(buf_.data() + old, static_cast<std::streamsize>(kBlock));
-    buf_.resize(old + static_cast<size_t>(in_.gcount()));
-    hash_.update(buf_.data() + old, static_cast<size_t>(in_.gcount()));
-    return in_.gcount() > 0;
-  }
-
-  std::ifstream in_;
-  size_t max_bytes_;
-  std::string buf_;
-  size_t pos_ = 0;
-  std::string line_buf_;
-  int64_t line_ = 0;
-  Sha256 hash_;
-};
-
 CorpusReader::CorpusReader(std::vector<std::string> paths, const WordPieceTokenizer& tokenizer,
                            CorpusReaderOptions options)
     : paths_(std::move(paths)), tokenizer_(tokenizer), options_(options) {
@@ -129,6 +56,8 @@ bool CorpusReader::open_next_file() {
   const std::string& path = paths_[next_file_++];
   jsonl_ = is_jsonl_path(path);
   reader_ = std::make_unique<LineReader>(path, jsonl_ ? kMaxJsonlLineBytes : kMaxLineBytes);
+  hash_ = std::make_unique<Sha256>();
+  reader_->hash_into(hash_.get());
   return true;
 }
 
@@ -162,7 +91,7 @@ bool CorpusReader::next_document(CorpusDocument* doc) {
     if (!reader_ && !open_next_file()) return !doc->empty();
     LineReader::Status status = reader_->next(&line);
     if (status == LineReader::Status::kEnd) {
-      file_sha256_.push_back(reader_->digest());
+      file_sha256_.push_back(hash_->hex_digest());
       reader_.reset();
       ++stats_.files;
       if (!doc->empty()) return true;  // the end of a file ends its last document

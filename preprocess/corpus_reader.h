@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "preprocess/tsv_reader.h"  // kMaxLineBytes
+#include "preprocess/line_reader.h"
 #include "preprocess/wordpiece_tokenizer.h"
 
 namespace mtdnn::preprocess {
@@ -62,7 +63,6 @@ class CorpusReader {
   const std::vector<std::string>& file_sha256() const { return file_sha256_; }
 
  private:
-  class LineReader;
   bool next_document(CorpusDocument* doc);  // false at the end of the last file
   bool open_next_file();
   void bad_line(const std::string& what);   // throws, or counts the skip
@@ -78,6 +78,7 @@ class CorpusReader {
   size_t next_file_ = 0;
   bool jsonl_ = false;
   std::unique_ptr<LineReader> reader_;  // the file being read; null between files
+  std::unique_ptr<Sha256> hash_;        // of the file being read
   bool done_ = false;
 };
 

@@ -37,12 +37,17 @@ struct StepScalars {
   float wd;                    // LAMB: wd (0 when the parameter is not decayed)
 };
 
+// Adam's moments of one element after gradient `g`: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2.
+inline void adam_moments(const StepScalars& s, float g, float& m, float& v) {
+  m = s.beta1 * m + s.one_minus_beta1 * g;
+  v = s.beta2 * v + s.one_minus_beta2 * g * g;
+}
+
 MTDNN_NO_MATH_ERRNO void adamw_kernel(const StepScalars& s, float* __restrict p, const float* __restrict g,
                                       float* __restrict m, float* __restrict v, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i] * s.grad_scale;
-    const float mi = s.beta1 * m[i] + s.one_minus_beta1 * gi;
-    const float vi = s.beta2 * v[i] + s.one_minus_beta2 * gi * gi;
+    float mi = m[i], vi = v[i];
+    adam_moments(s, g[i] * s.grad_scale, mi, vi);
     m[i] = mi;
     v[i] = vi;
     const float denom = std::sqrt(vi) * s.inv_sqrt_bias2 + s.eps;
@@ -74,9 +79,8 @@ MTDNN_NO_MATH_ERRNO std::pair<double, double> lamb_moments_kernel(const StepScal
                                                                   float* __restrict v, int64_t n) {
   double pp = 0, uu = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i] * s.grad_scale;
-    const float mi = s.beta1 * m[i] + s.one_minus_beta1 * gi;
-    const float vi = s.beta2 * v[i] + s.one_minus_beta2 * gi * gi;
+    float mi = m[i], vi = v[i];
+    adam_moments(s, g[i] * s.grad_scale, mi, vi);
     m[i] = mi;
     v[i] = vi;
     const float ui = lamb_direction(s, p[i], mi, vi);

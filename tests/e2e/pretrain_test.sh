@@ -14,13 +14,9 @@
 set -euo pipefail
 bin=$1 src=$2 work=$3 data=${4:-${MTDNN_DATA_DIR:-$src/../shared/data}}
 corpus=$data/corpus vocab=$data/vocab/bert-base-uncased-vocab.txt glue=$data/glue
-for f in "$corpus/python-docs.txt" "$vocab" "$glue/RTE/train.tsv"; do
-  [ -f "$f" ] || { echo "skipped: $f not found (set MTDNN_DATA_DIR)"; exit 77; }
-done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
-rm -rf "$work" && mkdir -p "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/e2e/lib.sh
+. "$src/tests/e2e/lib.sh"
+e2e_start "$work" "$corpus/python-docs.txt" "$vocab" "$glue/RTE/train.tsv"
 py=/usr/bin/python3
 
 # More held-out documents than the default 1% so that the accuracy is measured on ~8,000 masked tokens.

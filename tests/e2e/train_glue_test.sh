@@ -9,13 +9,9 @@
 set -euo pipefail
 bin=$1 src=$2 work=$3 data=${4:-${MTDNN_DATA_DIR:-$src/../shared/data}}
 glue=$data/glue vocab=$data/vocab/bert-base-uncased-vocab.txt
-for f in "$glue/SST-2/train.tsv" "$glue/RTE/train.tsv" "$glue/MRPC/train.tsv" "$vocab"; do
-  [ -f "$f" ] || { echo "skipped: $f not found (set MTDNN_DATA_DIR)"; exit 77; }
-done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
-rm -rf "$work" && mkdir -p "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/e2e/lib.sh
+. "$src/tests/e2e/lib.sh"
+e2e_start "$work" "$glue/SST-2/train.tsv" "$glue/RTE/train.tsv" "$glue/MRPC/train.tsv" "$vocab"
 
 "$bin/mtdnn-preprocess" --task-def "$src/tasks/glue.yml" --input "$glue" --vocab "$vocab" --uncased \
   --max-seq-len 128 --shards 2 --out "$work/data" --tasks sst,rte,mrpc --splits train,dev

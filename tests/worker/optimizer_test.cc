@@ -1,7 +1,7 @@
 // The optimizer against PyTorch: AdamW and mt-dnn's Adamax over three clipped steps, one
 // with a missing gradient (golden values from scripts/make-optimizer-goldens.py), LAMB over
 // four steps against tests/worker/golden/lamb/ (an independent float64 implementation,
-// make-lamb-golden.py there), plus the no-decay rule, the clipping factor, thread-count
+// scripts/make-lamb-goldens.py), plus the no-decay rule, the clipping factor, thread-count
 // invariance, the state round trip and the learning-rate schedule.
 #include <gtest/gtest.h>
 #include <torch/torch.h>

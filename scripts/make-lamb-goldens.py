@@ -2,8 +2,8 @@
 """Golden values for the LAMB optimizer test (tests/worker/optimizer_test.cc, Lamb*).
 
 Regenerate from the repository root with Debian's python3-torch:
-    /usr/bin/python3 tests/worker/golden/lamb/make-lamb-golden.py
-It rewrites golden.json and steps.safetensors next to this script.
+    /usr/bin/python3 scripts/make-lamb-goldens.py
+It rewrites tests/worker/golden/lamb/golden.json and steps.safetensors.
 
 An independent implementation of LAMB (You et al. 2019, "Large Batch Optimization for
 Deep Learning", with decoupled weight decay and Adam's bias correction, as NVIDIA's BERT
@@ -20,7 +20,7 @@ t counts the updates this parameter received: a parameter without a gradient on 
 (the query bias on step 2 below) is skipped entirely, its t included. Everything is
 computed in float64 from float32 inputs; the outputs are stored as float32.
 
-steps.safetensors (the same writer as scripts/make-model-goldens.py):
+steps.safetensors (written by scripts/make-model-goldens.py's writer):
     init.<param>            initial value (the bias starts at zero: trust 1 on its first step)
     grad.<step>.<param>     gradient of step 0, 1, ... (absent: no gradient that step)
     param.<step>.<param>    value after the step
@@ -28,14 +28,26 @@ steps.safetensors (the same writer as scripts/make-model-goldens.py):
 golden.json: hyperparameters, learning rates, parameter names and shapes, gradient norms
 and clipping factors per step, each parameter's final step count and whether it decays.
 """
+import importlib.util
 import json
 import math
 import os
-import struct
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(SCRIPTS, "..", "tests", "worker", "golden", "lamb")
+
+
+def _model_goldens():
+    """scripts/make-model-goldens.py as a module: its safetensors writer."""
+    spec = importlib.util.spec_from_file_location("make_model_goldens", os.path.join(SCRIPTS, "make-model-goldens.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+write_safetensors = _model_goldens().write_safetensors
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-6
 WEIGHT_DECAY = 0.1
@@ -127,29 +139,6 @@ def main():
     with open(os.path.join(HERE, "golden.json"), "w") as f:
         json.dump(golden, f, indent=2)
         f.write("\n")
-
-
-DTYPES = {torch.float32: ("F32", 11), torch.int64: ("I64", 13)}
-
-
-def write_safetensors(path, tensors, metadata=None):
-    items = sorted(tensors.items(), key=lambda kv: (-DTYPES[kv[1].dtype][1], kv[0]))
-    header, offset, blobs = {}, 0, []
-    if metadata:
-        header["__metadata__"] = dict(sorted(metadata.items()))
-    for name, t in items:
-        data = t.detach().contiguous().numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype][0], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 if __name__ == "__main__":
