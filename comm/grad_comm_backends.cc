@@ -10,9 +10,14 @@ struct BackendEntry {
   const char* name;
   CommBackend backend;
   bool available;  // compiled into this build
-  std::unique_ptr<GradComm> (*make)(const MpiContext&, const CommEndpoints&);
+  std::unique_ptr<GradComm> (*make)(const MpiContext&, const CommEndpoints&, int cuda_device);
 };
 
+#if MTDNN_HAVE_GLOO
+constexpr BackendEntry kGloo{"gloo", CommBackend::kGloo, true, make_gloo_grad_comm};
+#else
+constexpr BackendEntry kGloo{"gloo", CommBackend::kGloo, false, nullptr};
+#endif
 #if MTDNN_HAVE_NCCL
 constexpr BackendEntry kNccl{"nccl", CommBackend::kNccl, true, make_nccl_grad_comm};
 #else
@@ -21,7 +26,7 @@ constexpr BackendEntry kNccl{"nccl", CommBackend::kNccl, false, nullptr};
 
 constexpr std::array<BackendEntry, 3> kBackends = {{
     {"mpi", CommBackend::kMpi, true, make_mpi_grad_comm},
-    {"gloo", CommBackend::kGloo, true, make_gloo_grad_comm},
+    kGloo,
     kNccl,
 }};
 
@@ -43,12 +48,14 @@ const char* to_string(CommBackend backend) { return entry(backend).name; }
 
 bool comm_backend_available(CommBackend backend) { return entry(backend).available; }
 
-std::unique_ptr<GradComm> make_grad_comm(CommBackend backend, const MpiContext& mpi, const CommEndpoints& endpoints) {
+std::unique_ptr<GradComm> make_grad_comm(CommBackend backend, const MpiContext& mpi, const CommEndpoints& endpoints,
+                                         int cuda_device) {
   const BackendEntry& e = entry(backend);
   MTDNN_INPUT_CHECK(e.available,
                     "--backend {} is not available in this build (NCCL needs a LibTorch with CUDA and the "
-                    "NCCL library at configure time); use mpi or gloo on CPU", e.name);
-  return e.make(mpi, endpoints);
+                    "NCCL library at configure time, Gloo a LibTorch built with it and Gloo's headers); use "
+                    "--backend mpi", e.name);
+  return e.make(mpi, endpoints, cuda_device);
 }
 
 }  // namespace mtdnn::comm

@@ -9,7 +9,7 @@
 
 namespace mtdnn::comm {
 
-std::unique_ptr<GradComm> make_gloo_grad_comm(const MpiContext& mpi, const CommEndpoints& endpoints) {
+std::unique_ptr<GradComm> make_gloo_grad_comm(const MpiContext& mpi, const CommEndpoints& endpoints, int) {
   using c10d::ProcessGroupGloo;
   auto options = ProcessGroupGloo::Options::create(std::chrono::seconds(300));
   if (mpi.num_nodes() == 1)

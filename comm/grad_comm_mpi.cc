@@ -1,6 +1,9 @@
 // MPI gradient backend. OpenMPI's non-blocking collectives only progress inside MPI calls,
 // so a dedicated thread runs the reductions (blocking MPI_Allreduce, in the order they were
 // started, on a communicator of its own) while backward goes on: that is the overlap.
+// A GPU tensor is staged through host memory: copied to the host when its reduction starts
+// (on the caller's stream, after the gradient that filled it) and back by wait(). That lets
+// several ranks share one GPU, which NCCL refuses.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -55,22 +58,29 @@ class MpiGradComm : public GradComm {
   std::string name() const override { return "mpi"; }
 
   std::unique_ptr<GradWork> allreduce_sum(const at::Tensor& tensor) override {
-    MTDNN_CHECK(tensor.is_contiguous() && tensor.scalar_type() == at::kFloat && tensor.device().is_cpu(),
-                "the MPI backend reduces contiguous float32 CPU tensors");
+    MTDNN_CHECK(tensor.is_contiguous() && tensor.scalar_type() == at::kFloat,
+                "the MPI backend reduces contiguous float32 tensors");
+    const bool staged = !tensor.device().is_cpu();
+    at::Tensor host = staged ? tensor.to(at::kCPU) : tensor;
     auto work = std::make_shared<MpiWork>();
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back({tensor, work});
+      queue_.push_back({host, work});
     }
     cv_.notify_one();
-    return std::make_unique<Handle>(work);
+    return std::make_unique<Handle>(work, staged ? tensor : at::Tensor(), host);
   }
 
  private:
   struct Handle : GradWork {
-    explicit Handle(std::shared_ptr<MpiWork> w) : work(std::move(w)) {}
-    void wait() override { work->wait(); }
+    Handle(std::shared_ptr<MpiWork> w, at::Tensor d, at::Tensor h)
+        : work(std::move(w)), device(std::move(d)), host(std::move(h)) {}
+    void wait() override {
+      work->wait();
+      if (device.defined()) device.copy_(host);  // the staged sum back to the GPU
+    }
     std::shared_ptr<MpiWork> work;
+    at::Tensor device, host;  // device: undefined for a CPU tensor
   };
   struct Item {
     at::Tensor tensor;
@@ -112,7 +122,7 @@ class MpiGradComm : public GradComm {
 
 }  // namespace
 
-std::unique_ptr<GradComm> make_mpi_grad_comm(const MpiContext& mpi, const CommEndpoints&) {
+std::unique_ptr<GradComm> make_mpi_grad_comm(const MpiContext& mpi, const CommEndpoints&, int) {
   return std::make_unique<MpiGradComm>(mpi);
 }
 

@@ -1,0 +1,87 @@
+// The differences between the two LibTorch generations mtdnn builds against, in one place:
+// Debian's LibTorch 1.13 (CPU; what CI builds with) and LibTorch 2.x (the CUDA builds inside
+// PyTorch wheels). Everything else in the code base is written against the API the two
+// share. What differs:
+//   - autocast: 1.13 has one switch and one dtype per device type under its own name
+//     (set_enabled / set_cpu_enabled, set_autocast_gpu_dtype / set_autocast_cpu_dtype);
+//     2.4 and later take the device type as an argument and deprecate the old names.
+//   - c10d: the NCCL backend calls NCCL's C API over the MPI bootstrap (comm/grad_comm_nccl.cc),
+//     which is the same for both generations, so no c10d ProcessGroupNCCL header (1.13: a
+//     ProcessGroup; 2.x: a Backend that must be shut down before destruction) is used.
+//     ProcessGroupGloo's constructor, options and allreduce() are the same in both.
+//   - fused attention: 2.x has at::scaled_dot_product_attention (flash / memory-efficient
+//     kernels on GPU); 1.13 has none, and the attention runs as its formulas.
+// Included only by .cc files (ATen/autocast_mode.h is heavy).
+#pragma once
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#define MTDNN_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace mtdnn::worker::compat {
+
+inline bool autocast_enabled(c10::DeviceType device) {
+#if MTDNN_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+inline void set_autocast_enabled(c10::DeviceType device, bool enabled) {
+#if MTDNN_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device, enabled);
+#else
+  if (device == c10::DeviceType::CUDA)
+    at::autocast::set_enabled(enabled);
+  else
+    at::autocast::set_cpu_enabled(enabled);
+#endif
+}
+
+inline at::ScalarType autocast_dtype(c10::DeviceType device) {
+#if MTDNN_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                         : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
+inline void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
+#if MTDNN_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == c10::DeviceType::CUDA)
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  else
+    at::autocast::set_autocast_cpu_dtype(dtype);
+#endif
+}
+
+// Nesting and the cast cache: the same calls in both generations. The cache holds the
+// low-precision copies of leaf weights; it must be cleared when the outermost autocast
+// region ends, or the next step would read the copies of the weights before the update.
+inline int autocast_enter() { return at::autocast::increment_nesting(); }
+inline void autocast_exit() {
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+}
+
+// softmax(q k^T / sqrt(D) + mask) v with dropout p on the probabilities, as one fused
+// operator where LibTorch has one (kHasFusedAttention); q, k, v (B, NH, T, D), mask
+// broadcastable to (B, NH, T, T), additive.
+constexpr bool kHasFusedAttention = MTDNN_TORCH_AT_LEAST(2, 0);
+inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  const at::Tensor& mask, double p) {
+#if MTDNN_TORCH_AT_LEAST(2, 0)
+  return at::scaled_dot_product_attention(q, k, v, mask, p, /*is_causal=*/false);
+#else
+  (void)q, (void)k, (void)v, (void)mask, (void)p;
+  TORCH_CHECK(false, "LibTorch ", TORCH_VERSION, " has no scaled_dot_product_attention");
+  return {};
+#endif
+}
+
+}  // namespace mtdnn::worker::compat
