@@ -60,6 +60,7 @@ class MpiControlPlane : public ControlPlane {
   int rank() const override { return mpi_.rank(); }
   int size() const override { return mpi_.size(); }
   int local_size() const override { return mpi_.local_size(); }
+  int local_rank() const override { return mpi_.local_rank(); }
   void broadcast(std::string* bytes, int root) override { mpi_.broadcast(bytes, root); }
   void check_agreement(const std::string& what, const std::string& value) override {
     mpi_.check_agreement(what, value);
@@ -86,6 +87,7 @@ class LocalControlPlane : public ControlPlane {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   int local_size() const override { return 1; }
+  int local_rank() const override { return 0; }
   void broadcast(std::string*, int) override {}
   void check_agreement(const std::string&, const std::string&) override {}
   void allreduce(std::vector<double>*, size_t) override {}

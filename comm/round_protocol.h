@@ -80,6 +80,7 @@ class ControlPlane {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual int local_size() const = 0;   // ranks on this node
+  virtual int local_rank() const = 0;   // this rank among them (which GPU it takes)
   virtual void broadcast(std::string* bytes, int root) = 0;
   // Throws CommError naming `what`, rank 0's value and every disagreeing rank's value.
   virtual void check_agreement(const std::string& what, const std::string& value) = 0;

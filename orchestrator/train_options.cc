@@ -109,8 +109,14 @@ void for_each_option(TrainOptions& o, Visit&& visit) {
   visit(Option{"dropout", &o.dropout, "override every dropout probability (encoder, heads, SAN steps)", &kUnitOpen});
   visit(Option{"max-bad-steps", &o.max_bad_steps,
                "abort after this many consecutive steps with NaN/Inf gradients (each is skipped)", &kAtLeast1});
-  visit(Option{"backend", Choice<comm::CommBackend>{&o.backend, comm::parse_comm_backend, comm::to_string},
-               "gradient all-reduce: mpi, gloo or nccl"});
+  visit(Option{"backend", Choice<std::optional<comm::CommBackend>>{&o.backend, parse_backend_choice, backend_choice_name},
+               "gradient all-reduce: mpi, gloo, nccl, or auto (nccl on GPU, mpi on CPU)"});
+  visit(Option{"device", Choice<worker::DeviceKind>{&o.device, worker::parse_device_kind, worker::to_string},
+               "cpu, cuda (each rank the GPU of its node-local rank) or auto (cuda when LibTorch has CUDA and a "
+               "GPU is visible)"});
+  visit(Option{"precision", Choice<worker::Precision>{&o.precision, worker::parse_precision, worker::to_string},
+               "fp32, or bf16: autocast for the encoder's matrix products; weights, optimizer state, LayerNorm, "
+               "softmax and losses stay fp32"});
   visit(Option{"threads", &o.threads, "intra-op threads per rank (0: the cores its CPU affinity allows, at most cores / ranks on this node)", &kAtLeast0});
   visit(Option{"prefetch", &o.prefetch, "batches loaded ahead of compute", &kAtLeast0});
   visit(Option{"out", &o.out_dir, "output folder: config.json, metrics.jsonl, predictions/, model/"});
@@ -257,6 +263,24 @@ void validate(const TrainOptions& options) {
   MTDNN_INPUT_CHECK(!o.resume.empty(), "--resume must be auto, never or a checkpoint folder");
   for (const auto& t : o.tasks)
     MTDNN_INPUT_CHECK(t.find('_') == std::string::npos, "--tasks: task names have no '_', got '{}'", t);
+}
+
+std::optional<comm::CommBackend> parse_backend_choice(const std::string& name) {
+  if (name == "auto") return std::nullopt;
+  try {
+    return comm::parse_comm_backend(name);
+  } catch (const InputError&) {
+    throw InputError(fmt::format("expected auto, mpi, gloo or nccl, got '{}'", name));
+  }
+}
+
+const char* backend_choice_name(std::optional<comm::CommBackend> backend) {
+  return backend ? comm::to_string(*backend) : "auto";
+}
+
+comm::CommBackend resolve_backend(std::optional<comm::CommBackend> backend, const worker::ExecutionOptions& exec) {
+  if (backend) return *backend;
+  return exec.cuda() ? comm::CommBackend::kNccl : comm::CommBackend::kMpi;
 }
 
 nlohmann::ordered_json to_json(const TrainOptions& options) {

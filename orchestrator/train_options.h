@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comm/grad_comm.h"
+#include "worker/execution.h"
 #include "worker/optimizer.h"
 
 namespace mtdnn::orchestrator {
@@ -52,7 +53,9 @@ struct TrainOptions {
   int64_t max_bad_steps = 10;           // abort after this many NaN/Inf steps in a row
 
   // Execution.
-  comm::CommBackend backend = comm::CommBackend::kMpi;  // gradient all-reduce: mpi | gloo | nccl
+  std::optional<comm::CommBackend> backend;  // gradient all-reduce: mpi | gloo | nccl; unset (auto): nccl on GPU, else mpi
+  worker::DeviceKind device = worker::DeviceKind::kAuto;  // auto | cpu | cuda (each rank the GPU of its node-local rank)
+  worker::Precision precision = worker::Precision::kFp32;  // fp32 | bf16 (autocast for the encoder's matrix products)
   comm::CommEndpoints endpoints;        // from the environment (train_main.cc), not flags
   int threads = 0;                      // intra-op threads per rank; 0: usable cores, at most cores / ranks on this node
   int prefetch = 2;                     // batches loaded ahead
@@ -91,6 +94,12 @@ void validate(const TrainOptions& options);
 
 // The resolved configuration as JSON, keys named like the flags, in declaration order.
 nlohmann::ordered_json to_json(const TrainOptions& options);
+
+// --backend's value: a backend, or "auto" (unset).
+std::optional<comm::CommBackend> parse_backend_choice(const std::string& name);
+const char* backend_choice_name(std::optional<comm::CommBackend> backend);
+// The backend a run uses: the one given, else NCCL on GPU and MPI on CPU.
+comm::CommBackend resolve_backend(std::optional<comm::CommBackend> backend, const worker::ExecutionOptions& exec);
 
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> split_list(const std::string& text);

@@ -73,7 +73,7 @@ class Fnv64 {
  public:
   void add(const std::string& name, const torch::Tensor& tensor) {
     for (char c : name) mix(static_cast<uint8_t>(c));
-    torch::Tensor t = tensor.detach().contiguous();
+    torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();  // GPU tensors too
     const auto* bytes = static_cast<const uint8_t*>(t.data_ptr());
     const size_t n = static_cast<size_t>(t.numel()) * t.element_size();
     // Four bytes at a time: float32 words, as the initial-weights checksum always was.
@@ -155,6 +155,8 @@ struct Trainer::Impl {
   std::vector<std::vector<int64_t>> batches;  // [epoch][task]: global batches planned
   std::vector<int64_t> epoch_steps;
   int64_t total = 0, warmup = 0;
+  worker::ExecutionOptions exec;  // device and precision of this rank (--device, --precision)
+  comm::CommBackend backend = comm::CommBackend::kMpi;  // --backend, auto resolved
   int threads = 1;       // intra-op threads of this rank
   int usable_cores = 1;  // the cores its CPU affinity allows
   int node_share = 1;    // the node's cores / ranks on the node
@@ -280,6 +282,13 @@ void Trainer::Impl::setup() {
   const int node_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   node_share = std::max(1, node_cores / std::max(1, plane.local_size()));
   threads = worker::rank_threads(o.threads, usable_cores, node_cores, plane.local_size());
+  exec = worker::resolve_execution(o.device, o.precision, plane.local_rank());
+  backend = resolve_backend(o.backend, exec);
+  // Every rank computes on the same kind of device in the same precision.
+  protocol.agree("device and precision",
+                 fmt::format("{} {}", exec.cuda() ? "cuda" : "cpu", worker::to_string(exec.precision)));
+  MTDNN_INPUT_CHECK(backend != comm::CommBackend::kNccl || exec.cuda(),
+                    "--backend nccl needs the ranks on GPUs (--device cuda or auto with a GPU visible)");
 }
 
 nlohmann::ordered_json Trainer::Impl::resolved_config() const {
@@ -288,6 +297,8 @@ nlohmann::ordered_json Trainer::Impl::resolved_config() const {
   for (const auto& t : tasks) names.push_back(t.name);
   j["tasks"] = names;
   j["threads"] = threads;
+  j["device"] = exec.cuda() ? "cuda" : "cpu";
+  j["backend"] = comm::to_string(backend);
   j["world-size"] = plane.size();
   j["total-steps"] = total;
   j["warmup-steps"] = warmup;
@@ -298,8 +309,13 @@ nlohmann::ordered_json Trainer::Impl::resolved_config() const {
 void Trainer::Impl::build_model() {
   if (model) return;
   torch::set_num_threads(threads);
+  worker::use_device(exec);
   seed_for_weights(o.seed);
-  model = worker::MtdnnModel(worker::model_options_of(bert, tasks, o.dropout));
+  // Built and initialised on the CPU (the same weights on any device), then moved.
+  worker::MtdnnModelOptions mo = worker::model_options_of(bert, tasks, o.dropout);
+  mo.fused = exec.fused_kernels();
+  mo.precision = exec.precision;
+  model = worker::MtdnnModel(mo);
   if (!o.init_checkpoint.empty()) worker::load_hf_bert_into_model(*model, o.init_checkpoint);
   // Heads from the checkpoint: every task's with --init-heads; a MaskLM task's always (its
   // pretraining heads, from our names or Hugging Face's cls.*).
@@ -326,9 +342,11 @@ void Trainer::Impl::build_model() {
 }
 
 void Trainer::Impl::prepare_training() {
-  if (plane.size() > 1) {
+  // A backend named on the command line is used even by a single rank (which then checks it
+  // end to end, as the GPU check does with NCCL); auto uses none on one rank.
+  if (plane.size() > 1 || (o.backend && plane.mpi() != nullptr)) {
     MTDNN_CHECK(plane.mpi() != nullptr, "{} ranks without MPI", plane.size());
-    comm = comm::make_grad_comm(o.backend, *plane.mpi(), o.endpoints);
+    comm = comm::make_grad_comm(backend, *plane.mpi(), o.endpoints, exec.cuda() ? exec.device.index() : -1);
   }
   std::vector<worker::ParamGroup> groups;
   groups.push_back({"encoder", model->bert->parameters()});
@@ -352,6 +370,7 @@ void Trainer::Impl::prepare_training() {
   oo.beta2 = o.beta2;
   oo.eps = o.eps;
   oo.weight_decay = o.weight_decay;
+  oo.tensor_ops = !exec.device.is_cpu();
   optimizer = std::make_unique<worker::Optimizer>(std::move(named), oo);
   lr = worker::LrSchedule{o.lr_schedule, o.lr, warmup, total};
 }
@@ -415,8 +434,19 @@ void Trainer::Impl::restore(const std::string& where, const checkpoints::Trainin
   // Dropout's generator: this rank's stream when the world size is the same; otherwise a
   // fresh stream per rank, keyed by the step (the result then matches to float rounding).
   const std::string key = generator_key(plane.rank());
-  if (meta.value("world_size", 0) == plane.size() && loaded.tensors.count(key)) {
+  const bool same_world = meta.value("world_size", 0) == plane.size();
+  if (same_world && loaded.tensors.count(key)) {
     set_cpu_generator_state(loaded.tensors.at(key));
+    // On a GPU, dropout draws from the device's generator: its state when the checkpoint
+    // was written on a GPU, else (written on the CPU) a fresh stream keyed by the step.
+    if (exec.cuda()) {
+      const std::string cuda_key = cuda_generator_key(plane.rank());
+      const int64_t step = meta.at("step").get<int64_t>();
+      if (loaded.tensors.count(cuda_key))
+        set_cuda_generator_state(exec.device.index(), loaded.tensors.at(cuda_key));
+      else
+        seed_cuda_dropout_after_resume(exec.device.index(), o.seed, step, plane.rank());
+    }
   } else {
     seed_dropout_after_resume(o.seed, meta.at("step").get<int64_t>(), plane.rank());
     if (rank0())
@@ -495,16 +525,21 @@ void Trainer::Impl::checkpoint(const Progress& p) {
   if (checkpointed_step == p.step) return;
   // C1: every rank's generator state travels to rank 0, which saves.
   std::vector<std::string> states = plane.allgather(cpu_generator_state());
+  std::vector<std::string> cuda_states;
+  if (exec.cuda()) cuda_states = plane.allgather(cuda_generator_state(exec.device.index()));
   checkpointed_step = p.step;
   if (!rank0()) return;
   checkpoints::TrainingState state;
   state.tensors = checkpoints::module_tensors(*model, checkpoints::kModelPrefix);
   for (const auto& [name, t] : optimizer->state_tensors()) state.tensors[checkpoints::kOptimizerPrefix + name] = t;
-  for (size_t r = 0; r < states.size(); ++r) {
-    torch::Tensor t = torch::empty({static_cast<int64_t>(states[r].size())}, torch::kUInt8);
-    std::memcpy(t.data_ptr<uint8_t>(), states[r].data(), states[r].size());
-    state.tensors[generator_key(static_cast<int>(r))] = t;
-  }
+  auto bytes = [](const std::string& s) {
+    torch::Tensor t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
+    std::memcpy(t.data_ptr<uint8_t>(), s.data(), s.size());
+    return t;
+  };
+  for (size_t r = 0; r < states.size(); ++r) state.tensors[generator_key(static_cast<int>(r))] = bytes(states[r]);
+  for (size_t r = 0; r < cuda_states.size(); ++r)
+    state.tensors[cuda_generator_key(static_cast<int>(r))] = bytes(cuda_states[r]);
   nlohmann::json& meta = state.meta;
   meta = p.to_json();
   meta["lr_schedule"] = {{"kind", worker::to_string(o.lr_schedule)}, {"lr", o.lr}, {"warmup_steps", warmup},
@@ -671,10 +706,11 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
     double weight = 0;
     const double items = static_cast<double>(worker::range_items(r, kind));
     if (r.rows() > 0) {
-      in = worker::model_input(batch, r, kind, true);
+      in = worker::to_device(worker::model_input(batch, r, kind, true), exec);
       weight = items * world / global_items;
     } else {
-      in = worker::placeholder_input(kind, task);  // empty slice: zero gradients, same collectives
+      // Empty slice: zero gradients, same collectives.
+      in = worker::to_device(worker::placeholder_input(kind, task), exec);
     }
     const torch::Tensor loss = heads.loss(model->forward_heads(task.name, in), in, weight, world);
     // The masked-LM decoder is tied to the word embeddings: every row has a gradient, so
@@ -716,7 +752,7 @@ std::vector<EvalRecord> Trainer::Impl::evaluate(int64_t step, int64_t epoch, boo
     if (!e.labelled && !with_test) continue;
     const TaskDef& task = tasks[e.task];
     auto start = Clock::now();
-    worker::SplitPredictions p = worker::predict_split(*model, task, *e.reader, o.eval_batch_size, plane);
+    worker::SplitPredictions p = worker::predict_split(*model, task, *e.reader, o.eval_batch_size, plane, exec);
     if (plane.rank() != 0) continue;
     if (task_kinds::kind_of(task).writes_submission())
       write_file_atomic((fs::path(o.out_dir) / worker::prediction_file_name(task.name, e.split)).string(),
@@ -831,9 +867,9 @@ TrainResult Trainer::run() {
   if (const std::string w = worker::thread_binding_warning(m.threads, m.usable_cores, m.node_share); !w.empty())
     log_info("rank {}: {}", m.plane.rank(), w);
   if (m.rank0()) {
-    log_info("training {} on {} rank(s) x {} thread(s) (rank 0 may use {} core(s)): {} steps ({} warm-up), {} "
-             "parameters", m.task_names(), m.plane.size(), m.threads, m.usable_cores, m.total, m.warmup,
-             m.optimizer->params().size());
+    log_info("training {} on {} rank(s) x {} thread(s) (rank 0 may use {} core(s); {}, backend {}): {} steps ({} "
+             "warm-up), {} parameters", m.task_names(), m.plane.size(), m.threads, m.usable_cores, m.exec.describe(),
+             comm::to_string(m.backend), m.total, m.warmup, m.optimizer->params().size());
     for (const auto& s : m.not_preprocessed) log_info("{}: not preprocessed, not evaluated", s);
   }
   TrainResult result;

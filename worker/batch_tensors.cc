@@ -92,6 +92,20 @@ ModelInput model_input(const LocalBatch& batch, const RowRange& range, const tas
   return in;
 }
 
+ModelInput to_device(ModelInput in, const ExecutionOptions& exec) {
+  if (exec.device.is_cpu()) return in;
+  // group_sizes stay on the host, where the ranking head reads them.
+  std::vector<torch::Tensor> host = {in.input_ids, in.token_type_ids, in.attention_mask};
+  host.insert(host.end(), in.labels.begin(), in.labels.end());
+  std::vector<torch::Tensor> dev = worker::to_device(host, exec);
+  in.host_attention_mask = in.attention_mask;
+  in.input_ids = dev[0];
+  in.token_type_ids = dev[1];
+  in.attention_mask = dev[2];
+  for (size_t i = 0; i < in.labels.size(); ++i) in.labels[i] = dev[3 + i];
+  return in;
+}
+
 ModelInput placeholder_input(const task_kinds::TaskKind& kind, const TaskDef& task, int64_t pad_id) {
   ModelInput in;
   in.input_ids = torch::full({1, 1}, pad_id, torch::kLong);

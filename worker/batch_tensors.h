@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "task_kinds/task_kind.h"
+#include "worker/execution.h"
 #include "worker/local_batch.h"
 #include "worker/mtdnn_model.h"
 
@@ -39,6 +40,12 @@ ModelInput model_input(const LocalBatch& batch, const RowRange& range, const tas
 // One row holding a single pad token, target 0 for every head (group of one for grouped
 // kinds): what a rank whose slice is empty runs forward and backward with loss weight 0.
 ModelInput placeholder_input(const task_kinds::TaskKind& kind, const TaskDef& task, int64_t pad_id = 0);
+
+// The input on the execution device (execution.h): on CPU unchanged; on CUDA the ids, mask
+// and labels copied from pinned memory on a side stream (the compute stream waits for them
+// on the GPU), the attention mask also kept on the host (host_attention_mask) for token
+// packing, group_sizes left on the host (the ranking head reads them there).
+ModelInput to_device(ModelInput input, const ExecutionOptions& exec);
 
 // Real (non-pad) tokens of rows `range`.
 int64_t real_tokens(const LocalBatch& batch, const RowRange& range);

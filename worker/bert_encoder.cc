@@ -73,7 +73,8 @@ void BertEncoderImpl::reset_parameters() {
 
 BertEncoderOutput BertEncoderImpl::forward(const torch::Tensor& input_ids,
                                            const torch::Tensor& token_type_ids,
-                                           const torch::Tensor& attention_mask) {
+                                           const torch::Tensor& attention_mask,
+                                           const torch::Tensor& host_mask) {
   MTDNN_INPUT_CHECK(input_ids.dim() == 2 && token_type_ids.sizes() == input_ids.sizes() &&
                         attention_mask.sizes() == input_ids.sizes(),
                     "encoder inputs must all be (B, T): input_ids {}, token_type_ids {}, "
@@ -81,7 +82,7 @@ BertEncoderOutput BertEncoderImpl::forward(const torch::Tensor& input_ids,
                     tensor_io::shape_of(input_ids), tensor_io::shape_of(token_type_ids), tensor_io::shape_of(attention_mask));
   auto x = embeddings->forward(input_ids, token_type_ids);  // (B, T, H)
   const std::optional<TokenPacking> packing =
-      options_.unpadded() ? pack_tokens(attention_mask) : std::optional<TokenPacking>();
+      options_.unpadded() ? pack_tokens(attention_mask, host_mask) : std::optional<TokenPacking>();
   if (packing) x = packing->pack(x);  // (N, H)
   for (const auto& layer : *encoder->layer)
     x = layer->as<BertLayer>()->forward(x, attention_mask, packing ? &*packing : nullptr);

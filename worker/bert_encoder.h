@@ -61,9 +61,11 @@ class BertEncoderImpl : public torch::nn::Module {
  public:
   explicit BertEncoderImpl(BertEncoderOptions options);
   // input_ids, token_type_ids (B, T) int64; attention_mask (B, T), non-zero = real token.
-  // T must not exceed max_position_embeddings (InputError otherwise).
+  // T must not exceed max_position_embeddings (InputError otherwise). `host_mask`: a CPU
+  // copy of a GPU attention_mask, if the caller has one (token packing then does not wait
+  // for the GPU).
   BertEncoderOutput forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
-                            const torch::Tensor& attention_mask);
+                            const torch::Tensor& attention_mask, const torch::Tensor& host_mask = {});
   // BERT's initialisation: weights ~ N(0, initializer_range), biases 0, LayerNorm 1 and 0,
   // the padding token's embedding row 0. Called by the constructor.
   void reset_parameters();

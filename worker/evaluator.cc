@@ -81,7 +81,7 @@ task_kinds::HeadOutputs host_outputs(TaskHeadImpl& head, const HeadOutput& out,
 
 void predict_batch(MtdnnModelImpl& model, const TaskDef& task, const task_kinds::TaskKind& kind,
                    const task_kinds::TaskResources* resources, const sharding::SplitReader& reader,
-                   const EvalBatch& eb, LocalRows* out) {
+                   const EvalBatch& eb, const ExecutionOptions& exec, LocalRows* out) {
   std::vector<sharding::Example> examples;
   examples.reserve(eb.examples.size());
   for (int64_t i : eb.examples) examples.push_back(reader.get(i));
@@ -92,7 +92,7 @@ void predict_batch(MtdnnModelImpl& model, const TaskDef& task, const task_kinds:
   // Evaluation targets use a fixed key, so every run masks a held-out split the same way.
   if (b.label_kind != LabelKind::kNone) b.targets = kind.targets(task, resources, task_kinds::TargetKey{}, rows);
   RowRange all{0, b.B, 0, static_cast<int64_t>(b.group_sizes.size())};
-  ModelInput in = model_input(b, all, kind, !b.targets.empty());
+  ModelInput in = to_device(model_input(b, all, kind, !b.targets.empty()), exec);
   std::vector<HeadOutput> outs = model.forward_heads(task.name, in);
   std::vector<task_kinds::HeadOutputs> host;
   const auto& heads = model.heads_of(task.name);
@@ -107,7 +107,8 @@ void predict_batch(MtdnnModelImpl& model, const TaskDef& task, const task_kinds:
 }  // namespace
 
 SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
-                               const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane) {
+                               const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane,
+                               const ExecutionOptions& exec) {
   const task_kinds::TaskKind& kind = task_kinds::kind_of(task);
   const auto resources = kind.load_resources(task, reader.task_dir());
   const auto batches = make_eval_batches(reader, kind.grouped(), batch_size);
@@ -117,7 +118,7 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
     model.eval();
     torch::NoGradGuard no_grad;
     for (size_t c = static_cast<size_t>(plane.rank()); c < batches.size(); c += static_cast<size_t>(plane.size()))
-      predict_batch(model, task, kind, resources.get(), reader, batches[c], &local);
+      predict_batch(model, task, kind, resources.get(), reader, batches[c], exec, &local);
     model.train(was_training);
   }
   const task_kinds::EvalRows& r = local.rows;

@@ -14,6 +14,7 @@
 #include "task_kinds/task_kind.h"
 #include "comm/round_protocol.h"
 #include "sharding/split_reader.h"
+#include "worker/execution.h"
 
 namespace mtdnn::worker {
 class MtdnnModelImpl;
@@ -40,9 +41,11 @@ task_kinds::EvalRows eval_rows(const SplitPredictions& p);
 
 // Collective over `plane`: every rank predicts its share of the batches with `model` in
 // evaluation mode (restored afterwards); rank 0 returns every prediction, other ranks an
-// empty result.
+// empty result. `exec`: where the model is (batches are copied there; each head's output
+// comes back to the host once per batch).
 SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
-                               const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane);
+                               const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane,
+                               const ExecutionOptions& exec = {});
 
 // Metric name -> value (x100 for GLUE's metrics) as the task's kind reports them (its
 // metric_meta for the GLUE kinds); empty when the split has no labels.

@@ -16,6 +16,7 @@
 #include "worker/cpu_kernels.h"
 #include "worker/cpu_runtime.h"
 #include "worker/fused_ops.h"
+#include "worker/torch_compat.h"
 
 namespace mtdnn::worker::ops {
 namespace {
@@ -194,7 +195,8 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
   }
 };
 
-// The reference formulas (Hugging Face's BertSelfAttention), for any device and dtype.
+// The reference formulas (Hugging Face's BertSelfAttention), for any device and dtype; on
+// GPU with LibTorch 2.x the same through its fused attention operator.
 Tensor reference_attention(const Tensor& qkv, const Tensor& key_mask, int64_t num_heads,
                            double p, bool training) {
   const int64_t B = qkv.size(0), T = qkv.size(1), H = qkv.size(2) / 3, D = H / num_heads;
@@ -202,8 +204,18 @@ Tensor reference_attention(const Tensor& qkv, const Tensor& key_mask, int64_t nu
     return x.view({B, T, num_heads, D}).transpose(1, 2);
   };
   auto parts = qkv.split(H, -1);
+  if (qkv.is_cuda() && compat::kHasFusedAttention) {
+    // LibTorch's fused kernel; a large finite mask value (-1e30, exact 0 after the softmax)
+    // stays finite in bf16, where float's lowest rounds to -inf.
+    Tensor bias = ((1 - key_mask.to(qkv.dtype())) * -1e30).view({B, 1, 1, T});
+    return compat::fused_attention(heads(parts[0]), heads(parts[1]), heads(parts[2]), bias, p)
+        .transpose(1, 2)
+        .reshape({B, T, H});
+  }
   Tensor scores = torch::matmul(heads(parts[0]), heads(parts[1]).transpose(-1, -2)) /
                   std::sqrt(static_cast<double>(D));  // (B, NH, T, T)
+  // The softmax in float32 at least: under bf16 autocast the products above are bf16.
+  scores = scores.to(at::promote_types(scores.scalar_type(), torch::kFloat));
   const double lowest = std::numeric_limits<float>::lowest();
   Tensor bias = (1 - key_mask.to(scores.dtype())) * lowest;  // (B, T)
   Tensor probs = torch::softmax(scores + bias.view({B, 1, 1, T}), -1);

@@ -176,7 +176,7 @@ GradReducer::GradReducer(std::vector<ParamGroup> groups, comm::GradComm* comm, i
       for (const auto& p : g.params) found = found || p.is_same(impl_->sparse->param);
     MTDNN_CHECK(found, "the row-sparse parameter is in no parameter group");
   }
-  if (world_size > 1) {
+  if (comm != nullptr) {
     Impl* impl = impl_.get();
     if (impl->sparse) {
       const torch::Tensor& p = impl->sparse->param;
@@ -203,7 +203,7 @@ void GradReducer::prepare(const std::vector<std::string>& active, bool reduce) {
   for (const auto& name : active)
     MTDNN_CHECK(std::find(impl_->group_names.begin(), impl_->group_names.end(), name) != impl_->group_names.end(),
                 "unknown parameter group '{}'", name);
-  impl_->reducing = reduce && impl_->world > 1;
+  impl_->reducing = reduce && impl_->comm != nullptr;
   impl_->next_launch = 0;
   for (auto& s : impl_->slots) s.reported = false;
   if (impl_->sparse) impl_->sparse->reported = false;
@@ -261,7 +261,7 @@ void GradReducer::finish() {
 }
 
 void GradReducer::note_rows(const torch::Tensor& ids) {
-  if (!impl_->sparse || impl_->world == 1) return;
+  if (!impl_->sparse || impl_->comm == nullptr) return;
   std::lock_guard<std::mutex> lock(impl_->mutex);
   auto& r = *impl_->sparse;
   if (ids.numel() > 0) r.row_mask.index_fill_(0, ids.reshape(-1).to(r.row_mask.device(), torch::kLong), 1.0f);

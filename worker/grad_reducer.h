@@ -36,8 +36,9 @@ struct ReducerStats {
 
 class GradReducer {
  public:
-  // `row_sparse`: a parameter of `groups` (2-D, rows indexed by ids) reduced as described
-  // above; undefined or frozen: none.
+  // `comm`: the gradient backend; nullptr: nothing is reduced (one rank). Buckets live on
+  // the parameters' device. `row_sparse`: a parameter of `groups` (2-D, rows indexed by ids)
+  // reduced as described above; undefined or frozen: none.
   GradReducer(std::vector<ParamGroup> groups, comm::GradComm* comm, int world_size, torch::Tensor row_sparse = {},
               size_t bucket_bytes = 25u << 20, size_t first_bucket_bytes = 1u << 20);
   ~GradReducer();

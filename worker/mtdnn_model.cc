@@ -70,11 +70,24 @@ HeadInput MtdnnModelImpl::head_input(const BertEncoderOutput& encoded, const Mod
   return in;
 }
 
+BertEncoderOutput MtdnnModelImpl::encode(const ModelInput& batch) {
+  if (options_.precision == Precision::kFp32)
+    return bert->forward(batch.input_ids, batch.token_type_ids, batch.attention_mask, batch.host_attention_mask);
+  BertEncoderOutput out;
+  {
+    AutocastScope autocast(bert->pooler->dense->weight.device().type(), options_.precision);
+    out = bert->forward(batch.input_ids, batch.token_type_ids, batch.attention_mask, batch.host_attention_mask);
+  }
+  out.sequence = out.sequence.to(torch::kFloat);
+  out.pooled = out.pooled.to(torch::kFloat);
+  return out;
+}
+
 std::vector<HeadOutput> MtdnnModelImpl::forward_heads(const std::string& task, const ModelInput& batch) {
   const auto& task_heads = heads_of(task);
   MTDNN_INPUT_CHECK(batch.labels.empty() || batch.labels.size() == task_heads.size(),
                     "task '{}': {} label tensors for {} heads", task, batch.labels.size(), task_heads.size());
-  auto encoded = bert->forward(batch.input_ids, batch.token_type_ids, batch.attention_mask);
+  auto encoded = encode(batch);
   const HeadInput in = head_input(encoded, batch);
   std::vector<HeadOutput> out;
   for (size_t h = 0; h < task_heads.size(); ++h)
@@ -92,7 +105,7 @@ HeadOutput MtdnnModelImpl::forward(const std::string& task, const ModelInput& ba
 
 torch::Tensor MtdnnModelImpl::predict(const std::string& task, const ModelInput& batch) {
   TaskHeadImpl& task_head = head(task);
-  auto encoded = bert->forward(batch.input_ids, batch.token_type_ids, batch.attention_mask);
+  auto encoded = encode(batch);
   auto in = head_input(encoded, batch);
   return task_head.predict(task_head.forward(in, torch::Tensor()), in);
 }

@@ -15,6 +15,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "worker/bert_encoder.h"
+#include "worker/execution.h"
 #include "worker/head_registry.h"
 #include "worker/head_spec.h"
 #include "worker/task_head.h"
@@ -28,13 +29,17 @@ struct ModelInput {
   torch::Tensor attention_mask;  // (B, T) non-zero = real token
   std::vector<torch::Tensor> labels;  // one per head of the task (see each head's header); empty = no loss
   torch::Tensor group_sizes;     // (G) int64, ranking tasks only
+  torch::Tensor host_attention_mask;  // a CPU copy of a GPU batch's attention_mask (to_device), or undefined
 };
 
 struct MtdnnModelOptions {
   BertConfig config;
   std::vector<HeadSpec> heads;  // per task in task-id order (mt-dnn's scoring_list), a task's heads together
-  bool fused = true;            // fused CPU kernels (fused_ops.h)
+  bool fused = true;            // fused CPU kernels (fused_ops.h); ExecutionOptions::fused_kernels()
   bool unpadded = true;         // the encoder's token-wise work on real tokens only (token_packing.h)
+  // bf16: the encoder runs under autocast on its parameters' device (execution.h); its
+  // outputs are cast back to float32, so the heads and their losses run in float32.
+  Precision precision = Precision::kFp32;
 };
 
 class MtdnnModelImpl : public torch::nn::Module {
@@ -65,6 +70,8 @@ class MtdnnModelImpl : public torch::nn::Module {
 
  private:
   HeadInput head_input(const BertEncoderOutput& encoded, const ModelInput& batch) const;
+  // The encoder in the options' precision; float32 outputs.
+  BertEncoderOutput encode(const ModelInput& batch);
   MtdnnModelOptions options_;
   std::vector<std::string> tasks_;
   std::map<std::string, std::vector<TaskHeadImpl*>> task_heads_;

@@ -145,8 +145,11 @@ Optimizer::Optimizer(std::vector<NamedParameter> params, OptimizerOptions option
   MTDNN_INPUT_CHECK(options_.eps > 0, "optimizer eps must be > 0, got {}", options_.eps);
   MTDNN_INPUT_CHECK(options_.weight_decay >= 0, "weight decay must be >= 0, got {}", options_.weight_decay);
   for (const auto& np : params_) {
-    MTDNN_CHECK(np.param.device().is_cpu() && np.param.scalar_type() == torch::kFloat && np.param.is_contiguous(),
-                "optimizer: parameter {} is not a contiguous CPU float32 tensor", np.name);
+    MTDNN_CHECK(np.param.scalar_type() == torch::kFloat && np.param.is_contiguous(),
+                "optimizer: parameter {} is not a contiguous float32 tensor", np.name);
+    MTDNN_CHECK(options_.tensor_ops || np.param.device().is_cpu(),
+                "optimizer: parameter {} is on {}: the CPU loops need CPU parameters (OptimizerOptions::tensor_ops)",
+                np.name, np.param.device().str());
     ParamState s;
     s.exp_avg = torch::zeros_like(np.param);
     s.exp_sec = torch::zeros_like(np.param);
@@ -155,7 +158,56 @@ Optimizer::Optimizer(std::vector<NamedParameter> params, OptimizerOptions option
   }
 }
 
+double Optimizer::grad_norm_tensor_ops() const {
+  // Summed in double on the device in a fixed order; one value comes back to the host.
+  torch::NoGradGuard no_grad;
+  torch::Tensor total;
+  for (const auto& np : params_) {
+    const torch::Tensor& grad = np.param.grad();
+    if (!grad.defined()) continue;
+    torch::Tensor s = grad.to(torch::kDouble).square().sum();
+    total = total.defined() ? total + s : s;
+  }
+  return total.defined() ? std::sqrt(total.item<double>()) : 0.0;
+}
+
+void Optimizer::step_tensor_ops(size_t i, double lr, double grad_scale, double t) {
+  torch::Tensor& p = params_[i].param;
+  ParamState& st = state_[i];
+  const OptimizerOptions& o = options_;
+  const double bias1 = 1.0 - std::pow(o.beta1, t), bias2 = 1.0 - std::pow(o.beta2, t);
+  const torch::Tensor g = grad_scale == 1.0 ? p.grad() : p.grad().mul(grad_scale);
+  torch::Tensor& m = st.exp_avg;
+  torch::Tensor& v = st.exp_sec;
+  m.mul_(o.beta1).add_(g, 1.0 - o.beta1);
+  const double decay = st.decay ? 1.0 - lr * o.weight_decay : 1.0;
+  switch (o.kind) {
+    case OptimizerKind::kAdamW: {
+      v.mul_(o.beta2).addcmul_(g, g, 1.0 - o.beta2);
+      const torch::Tensor denom = v.sqrt().mul_(1.0 / std::sqrt(bias2)).add_(o.eps);
+      p.mul_(decay).addcdiv_(m, denom, -lr / bias1);
+      break;
+    }
+    case OptimizerKind::kAdamax:
+      v.copy_(torch::max(v.mul(o.beta2), g.abs().add_(o.eps)));
+      p.mul_(decay).addcdiv_(m, v, -lr / bias1);
+      break;
+    case OptimizerKind::kLamb: {
+      v.mul_(o.beta2).addcmul_(g, g, 1.0 - o.beta2);
+      torch::Tensor u = m.mul(1.0 / bias1).div_(v.mul(1.0 / bias2).sqrt_().add_(o.eps));
+      if (st.decay) u.add_(p, o.weight_decay);
+      // trust = ||p|| / ||u|| when both are > 0, else 1, in double on the device (no sync).
+      const torch::Tensor p_norm = p.to(torch::kDouble).norm(), u_norm = u.to(torch::kDouble).norm();
+      const torch::Tensor trust =
+          torch::where((p_norm > 0).logical_and(u_norm > 0), p_norm / u_norm, torch::ones_like(p_norm));
+      p.sub_(u.mul_((trust * lr).to(torch::kFloat)));
+      break;
+    }
+  }
+}
+
 double Optimizer::grad_norm() const {
+  if (options_.tensor_ops) return grad_norm_tensor_ops();
   double total = 0;
   for (const auto& np : params_) {
     const torch::Tensor& grad = np.param.grad();
@@ -186,6 +238,10 @@ void Optimizer::step(double lr, double grad_scale) {
                 "optimizer: gradient of {} is not float32 of the parameter's shape", params_[i].name);
     ++st.steps;
     const double t = static_cast<double>(st.steps);
+    if (options_.tensor_ops) {
+      step_tensor_ops(i, lr, grad_scale, t);
+      continue;
+    }
     StepScalars s{};
     s.decay = static_cast<float>(st.decay ? 1.0 - lr * options_.weight_decay : 1.0);
     s.grad_scale = static_cast<float>(grad_scale);

@@ -43,11 +43,15 @@ struct OptimizerOptions {
   double beta1 = 0.9, beta2 = 0.999;
   double eps = 1e-6;
   double weight_decay = 0.01;  // decoupled; never applied to bias and LayerNorm parameters
+  // The update as LibTorch operators on the parameters' device (GPU; ExecutionOptions
+  // other than CPU fp32 loops): the same formulas, equal to the CPU loops up to float
+  // rounding. false: the fused CPU loops, which need contiguous CPU float32 parameters.
+  bool tensor_ops = false;
 };
 
 struct NamedParameter {
   std::string name;     // state-dict name, e.g. bert.encoder.layer.0.output.LayerNorm.weight
-  torch::Tensor param;  // CPU float32, contiguous
+  torch::Tensor param;  // float32, contiguous; on the CPU unless OptimizerOptions::tensor_ops
 };
 
 // Whether a parameter gets weight decay: not when its name has a `bias` or `LayerNorm`
@@ -90,6 +94,10 @@ class Optimizer {
   void load_state_tensors(const std::function<void(std::map<std::string, torch::Tensor>&)>& fill);
 
  private:
+  double grad_norm_tensor_ops() const;
+  // One parameter's update with LibTorch operators at bias-correction step t.
+  void step_tensor_ops(size_t i, double lr, double grad_scale, double t);
+
   std::vector<NamedParameter> params_;
   std::vector<ParamState> state_;
   OptimizerOptions options_;

@@ -16,8 +16,8 @@ torch::Tensor TokenPacking::pad(const torch::Tensor& rows) const {
   return torch::zeros({batch * length, C}, rows.options()).index_copy(0, index, rows).view({batch, length, C});
 }
 
-std::optional<TokenPacking> pack_tokens(const torch::Tensor& attention_mask) {
-  const torch::Tensor mask = attention_mask.to(torch::kCPU, torch::kBool).contiguous();
+std::optional<TokenPacking> pack_tokens(const torch::Tensor& attention_mask, const torch::Tensor& host_mask) {
+  const torch::Tensor mask = (host_mask.defined() ? host_mask : attention_mask).to(torch::kCPU, torch::kBool).contiguous();
   const int64_t B = mask.size(0), T = mask.size(1);
   const bool* m = mask.data_ptr<bool>();
   std::vector<int64_t> index;
@@ -33,7 +33,8 @@ std::optional<TokenPacking> pack_tokens(const torch::Tensor& attention_mask) {
   }
   if (static_cast<int64_t>(index.size()) == B * T) return std::nullopt;
   TokenPacking p;
-  p.index = torch::tensor(index, torch::kLong).to(attention_mask.device());
+  p.index = torch::tensor(index, torch::kLong);
+  if (attention_mask.is_cuda()) p.index = p.index.pin_memory().to(attention_mask.device(), /*non_blocking=*/true);
   p.batch = B;
   p.length = T;
   return p;

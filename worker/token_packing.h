@@ -25,7 +25,9 @@ struct TokenPacking {
 // The packing of an attention mask (B, T) (non-zero = real token) when every sequence is a
 // prefix of real tokens followed by padding, holds at least one real token, and some
 // padding exists; nullopt otherwise (interleaved or empty rows run padded; a batch without
-// padding gains nothing from packing but its copies).
-std::optional<TokenPacking> pack_tokens(const torch::Tensor& attention_mask);
+// padding gains nothing from packing but its copies). `host_mask`: the same mask on the
+// CPU when attention_mask is on a GPU (read without waiting for the GPU; the index is
+// copied to it asynchronously).
+std::optional<TokenPacking> pack_tokens(const torch::Tensor& attention_mask, const torch::Tensor& host_mask = {});
 
 }  // namespace mtdnn::worker

@@ -1,11 +1,14 @@
 // Gradient communication across real ranks (run under mpirun -np 1, 2, 3): the MPI
 // control plane, each backend's all-reduce, and the bucketed reducer's gradients against a
-// single-process computation of the same global batch.
+// single-process computation of the same global batch. Backends: mpi and gloo on CPU
+// tensors; on a machine with a GPU also mpi-cuda (GPU tensors staged through host memory;
+// any number of ranks may share a GPU) and nccl (one GPU per rank, else skipped).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "comm/grad_comm.h"
 #include "mpi_test_support.h"
+#include "worker/execution.h"
 #include "worker/grad_reducer.h"
 
 namespace mtdnn {
@@ -32,18 +35,38 @@ TEST(MpiContext, BroadcastGatherAndAgreement) {
   }
 }
 
-class Backends : public ::testing::TestWithParam<std::string> {};
+// A backend and where its tensors live: "mpi", "gloo" (CPU), "mpi-cuda" (GPU tensors staged
+// through host memory), "nccl" (GPU). Skipped when the build or the machine lacks it.
+class Backends : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const std::string p = GetParam();
+    backend_ = comm::parse_comm_backend(p == "mpi-cuda" ? "mpi" : p);
+    if (!comm::comm_backend_available(backend_)) GTEST_SKIP() << p << " is not in this build";
+    if (p == "mpi-cuda" || p == "nccl") {
+      const int gpus = worker::cuda_device_count();
+      if (gpus == 0) GTEST_SKIP() << "no GPU";
+      if (p == "nccl" && test::mpi().local_size() > gpus) GTEST_SKIP() << "NCCL needs one GPU per rank";
+      device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(test::mpi().local_rank() % gpus));
+    }
+  }
+  std::unique_ptr<comm::GradComm> make() {
+    return comm::make_grad_comm(backend_, test::mpi(), {}, device_.is_cuda() ? device_.index() : -1);
+  }
+  comm::CommBackend backend_ = comm::CommBackend::kMpi;
+  torch::Device device_ = torch::kCPU;
+};
 
 TEST_P(Backends, AllreduceSumsInPlace) {
   comm::MpiContext& mpi = test::mpi();
-  auto comm = comm::make_grad_comm(comm::parse_comm_backend(GetParam()), mpi);
+  auto comm = make();
   for (int64_t n : {1, 1000, 3 << 20}) {
-    auto t = torch::arange(n, torch::kFloat).fmod(97).add(mpi.rank());
+    auto t = torch::arange(n, torch::kFloat).fmod(97).add(mpi.rank()).to(device_);
     auto work = comm->allreduce_sum(t);
     work->wait();
     int s = mpi.size();
     auto expected = torch::arange(n, torch::kFloat).fmod(97).mul(s).add(s * (s - 1) / 2.0);
-    EXPECT_TRUE(torch::equal(t, expected)) << "n=" << n;
+    EXPECT_TRUE(torch::equal(t.cpu(), expected)) << "n=" << n;
   }
 }
 
@@ -73,6 +96,10 @@ struct Toy {
     for (auto& g : groups())
       for (auto& p : g.params) p.mutable_grad() = torch::Tensor();
   }
+  void to(torch::Device device) {
+    for (auto* m : {&enc1, &enc2, &head_a, &head_b}) (*m)->to(device);
+    unused = torch::zeros({4}, torch::TensorOptions().device(device).requires_grad(true));
+  }
 };
 
 // Rows [begin, end) of this rank's contiguous, as-even-as-possible slice of n rows.
@@ -82,7 +109,7 @@ std::pair<int64_t, int64_t> slice(int64_t n, int rank, int world) {
 
 TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
   comm::MpiContext& mpi = test::mpi();
-  auto comm = comm::make_grad_comm(comm::parse_comm_backend(GetParam()), mpi);
+  auto comm = make();
   const int64_t n = 7;  // uneven over 2 and 3 ranks
   torch::manual_seed(11);
   auto x = torch::randn({2 * n, 8});
@@ -93,6 +120,9 @@ TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
   ref.loss(x, y, 1.0 / (2 * n)).backward();
 
   Toy toy;
+  toy.to(device_);
+  x = x.to(device_);
+  y = y.to(device_);
   worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size(), /*row_sparse=*/{}, /*bucket_bytes=*/256,
                               /*first=*/64);
   EXPECT_GT(reducer.num_buckets(), 3u);
@@ -102,7 +132,7 @@ TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
     auto [b, e] = slice(n, mpi.rank(), mpi.size());
     reducer.prepare({"encoder", "heads.a"}, /*reduce=*/micro == 1);
     if (e > b) {
-      auto rows = torch::arange(micro * n + b, micro * n + e);
+      auto rows = torch::arange(micro * n + b, micro * n + e).to(device_);
       toy.loss(x.index_select(0, rows), y.index_select(0, rows), double(mpi.size()) / (2 * n)).backward();
     } else {
       // A rank with an empty slice still takes part with zero gradients.
@@ -118,8 +148,8 @@ TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
         continue;
       }
       ASSERT_TRUE(a[g].params[i].grad().defined()) << a[g].name << " " << i;
-      EXPECT_TRUE(torch::allclose(a[g].params[i].grad(), r[g].params[i].grad(), 1e-5, 1e-6))
-          << a[g].name << " param " << i << "\n" << (a[g].params[i].grad() - r[g].params[i].grad()).abs().max();
+      EXPECT_TRUE(torch::allclose(a[g].params[i].grad().cpu(), r[g].params[i].grad(), 1e-5, 1e-6))
+          << a[g].name << " param " << i << "\n" << (a[g].params[i].grad().cpu() - r[g].params[i].grad()).abs().max();
     }
   for (auto& p : a[2].params) EXPECT_FALSE(p.grad().defined()) << "the inactive head received a gradient";
   if (mpi.size() > 1) {
@@ -129,8 +159,9 @@ TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
 
 TEST_P(Backends, HeadSwitchBetweenSteps) {
   comm::MpiContext& mpi = test::mpi();
-  auto comm = comm::make_grad_comm(comm::parse_comm_backend(GetParam()), mpi);
+  auto comm = make();
   Toy toy;
+  toy.to(device_);
   worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size());
   torch::manual_seed(3);
   auto x = torch::randn({4, 8});
@@ -138,7 +169,7 @@ TEST_P(Backends, HeadSwitchBetweenSteps) {
     toy.zero();
     bool use_b = step % 2 == 1;
     reducer.prepare({"encoder", use_b ? "heads.b" : "heads.a"});
-    auto h = torch::tanh(toy.enc2(torch::relu(toy.enc1(x))));
+    auto h = torch::tanh(toy.enc2(torch::relu(toy.enc1(x.to(device_)))));
     auto out = use_b ? toy.head_b(h).sum() : toy.head_a(h).sum();
     (out * (mpi.rank() + 1)).backward();
     reducer.finish();
@@ -149,7 +180,7 @@ TEST_P(Backends, HeadSwitchBetweenSteps) {
     double factor = (mpi.size() + 1) / 2.0;
     auto got = (use_b ? toy.head_b : toy.head_a)->weight.grad();
     auto want = (use_b ? single.head_b : single.head_a)->weight.grad() * factor;
-    EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-6)) << "step " << step;
+    EXPECT_TRUE(torch::allclose(got.cpu(), want, 1e-5, 1e-6)) << "step " << step;
     EXPECT_FALSE((use_b ? toy.head_a : toy.head_b)->weight.grad().defined());
   }
 }
@@ -171,7 +202,7 @@ struct EmbeddingToy {
 
 TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
   comm::MpiContext& mpi = test::mpi();
-  auto comm = comm::make_grad_comm(comm::parse_comm_backend(GetParam()), mpi);
+  auto comm = make();
   const int64_t n = 7, vocab = 5000, hidden = 6, looked_up = 40;
   torch::manual_seed(5);
   auto ids = torch::randint(0, looked_up, {2 * n, 5}, torch::kLong);
@@ -181,6 +212,8 @@ TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
 
   for (bool note : {true, false}) {
     EmbeddingToy toy(vocab, hidden);
+    toy.emb->to(device_);
+    toy.head->to(device_);
     worker::GradReducer reducer(toy.groups(), comm.get(), mpi.size(), toy.emb->weight);
     for (int micro = 0; micro < 2; ++micro) {
       auto [b, e] = slice(n, mpi.rank(), mpi.size());
@@ -188,18 +221,18 @@ TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
       torch::Tensor local_ids;
       if (e > b) {
         auto rows = torch::arange(micro * n + b, micro * n + e);
-        local_ids = ids.index_select(0, rows);
-        toy.loss(local_ids, target.index_select(0, rows), double(mpi.size()) / (2 * n)).backward();
+        local_ids = ids.index_select(0, rows).to(device_);
+        toy.loss(local_ids, target.index_select(0, rows).to(device_), double(mpi.size()) / (2 * n)).backward();
       } else {
-        local_ids = ids.narrow(0, 0, 1);
-        toy.loss(local_ids, target.narrow(0, 0, 1), 0.0).backward();
+        local_ids = ids.narrow(0, 0, 1).to(device_);
+        toy.loss(local_ids, target.narrow(0, 0, 1).to(device_), 0.0).backward();
       }
       if (note) reducer.note_rows(local_ids);
       reducer.finish();
     }
     ASSERT_TRUE(toy.emb->weight.grad().defined());
-    EXPECT_TRUE(torch::allclose(toy.emb->weight.grad(), ref.emb->weight.grad(), 1e-5, 1e-7)) << "note " << note;
-    EXPECT_TRUE(torch::allclose(toy.head->weight.grad(), ref.head->weight.grad(), 1e-5, 1e-7)) << "note " << note;
+    EXPECT_TRUE(torch::allclose(toy.emb->weight.grad().cpu(), ref.emb->weight.grad(), 1e-5, 1e-7)) << "note " << note;
+    EXPECT_TRUE(torch::allclose(toy.head->weight.grad().cpu(), ref.head->weight.grad(), 1e-5, 1e-7)) << "note " << note;
     EXPECT_EQ(toy.emb->weight.grad().narrow(0, looked_up, vocab - looked_up).abs().max().item<float>(), 0.0f);
     if (mpi.size() > 1) {
       const int64_t dense_bytes = vocab * hidden * 4;
@@ -213,6 +246,8 @@ TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
 
 INSTANTIATE_TEST_SUITE_P(Mpi, Backends, ::testing::Values("mpi"));
 INSTANTIATE_TEST_SUITE_P(Gloo, Backends, ::testing::Values("gloo"));
+INSTANTIATE_TEST_SUITE_P(MpiCuda, Backends, ::testing::Values("mpi-cuda"));
+INSTANTIATE_TEST_SUITE_P(Nccl, Backends, ::testing::Values("nccl"));
 
 }  // namespace
 }  // namespace mtdnn

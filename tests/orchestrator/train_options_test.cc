@@ -44,7 +44,12 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
   // Named choices are parsed once, by their enum's parser, and the message names the flag.
   expect_error(with({"--optimizer", "sgd"}), "--optimizer: expected adamw, adamax or lamb, got 'sgd'");
   expect_error(with({"--lr-schedule", "cosine"}), "--lr-schedule: expected linear or constant, got 'cosine'");
-  expect_error(with({"--backend", "tcp"}), "--backend: expected mpi, gloo or nccl, got 'tcp'");
+  expect_error(with({"--backend", "tcp"}), "--backend: expected auto, mpi, gloo or nccl, got 'tcp'");
+  expect_error(with({"--device", "tpu"}), "--device: expected auto, cpu or cuda, got 'tpu'");
+  expect_error(with({"--precision", "fp16"}), "--precision: expected fp32 or bf16, got 'fp16'");
+  EXPECT_EQ(parse(with({"--device", "cuda", "--precision", "bf16"})).options.device, worker::DeviceKind::kCuda);
+  EXPECT_EQ(parse(with({"--precision", "bf16"})).options.precision, worker::Precision::kBf16);
+  EXPECT_FALSE(parse(with({"--backend", "auto"})).options.backend.has_value());
   EXPECT_EQ(parse(with({"--optimizer", "adamw", "--backend", "gloo"})).options.optimizer, worker::OptimizerKind::kAdamW);
   EXPECT_EQ(parse(with({"--backend", "gloo"})).options.backend, comm::CommBackend::kGloo);
   expect_error(with({"--warmup", "2"}), "--warmup");
@@ -81,7 +86,15 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["optimizer"], "adamax");
   EXPECT_EQ(j["lr-schedule"], "linear");
-  EXPECT_EQ(j["backend"], "mpi");
+  EXPECT_EQ(j["backend"], "auto");
+  EXPECT_EQ(j["device"], "auto");
+  EXPECT_EQ(j["precision"], "fp32");
+  // auto: NCCL on GPU, MPI on CPU; a backend given is kept.
+  worker::ExecutionOptions gpu;
+  gpu.device = torch::Device(torch::kCUDA, 0);
+  EXPECT_EQ(resolve_backend(std::nullopt, gpu), comm::CommBackend::kNccl);
+  EXPECT_EQ(resolve_backend(std::nullopt, worker::ExecutionOptions{}), comm::CommBackend::kMpi);
+  EXPECT_EQ(resolve_backend(comm::CommBackend::kMpi, gpu), comm::CommBackend::kMpi);
   EXPECT_TRUE(j["dropout"].is_null());
   // Every key of the resolved config is a flag of --help.
   const std::string help = parse({"--help"}).help_text;

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# mtdnn-train's device and precision seam on the CPU, on a tiny model and tiny data (no GLUE
+# needed), one process per run:
+#   1. fp32 (the fused CPU kernels) and --precision bf16 (LibTorch's CPU autocast over the
+#      operator path) train the same run with dropout 0; bf16's logged training losses track
+#      fp32's: each within TOL_STEP_ABS + TOL_STEP_REL x fp32's loss, their mean within
+#      TOL_MEAN of fp32's mean (bf16's rounding grows over the steps as the two runs' weights
+#      drift apart; measured: the means within 0.3%, one step within 7.4%);
+#   2. a checkpoint of the fp32 run resumes in bf16 and one of the bf16 run resumes in fp32:
+#      each continues from the checkpoint's step and tracks the fp32 losses as above;
+#   3. the checkpoints of both paths hold the same tensors (names, dtypes, shapes) and the
+#      same model description: the state format does not depend on the path;
+#   4. --device cuda fails with a message on a build or machine without CUDA.
+#   tests/scripts/precision_paths_test.sh BIN_DIR SCRATCH_DIR
+set -euo pipefail
+
+bin=$(cd "${1:?usage: precision_paths_test.sh BIN_DIR SCRATCH_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+scratch=${2:?usage: precision_paths_test.sh BIN_DIR SCRATCH_DIR}
+TOL_STEP_ABS=${TOL_STEP_ABS:-0.05} TOL_STEP_REL=${TOL_STEP_REL:-0.15} TOL_MEAN=${TOL_MEAN:-0.03}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "-- $*"; }
+
+rm -rf "$scratch"
+mkdir -p "$scratch/in"
+words=(the cat sat on mat dog ran a who big red fox saw it and hid in box was not)
+printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' "${words[@]}" >"$scratch/vocab.txt"
+cat >"$scratch/tasks.yml" <<'YAML'
+topic:
+  task_type: Classification
+  data_format: PremiseOnly
+  n_class: 2
+  labels: [pets, other]
+  metric_meta: [ACC]
+  split_names: [train, dev]
+sim:
+  task_type: Regression
+  data_format: PremiseAndOneHypothesis
+  n_class: 1
+  metric_meta: [Pearson]
+  split_names: [train]
+YAML
+sentence() { local s="" i; for ((i = 0; i < $2; ++i)); do s+="${s:+ }${words[$((($1 * 7 + i * 3) % 20))]}"; done; echo "$s"; }
+for i in $(seq 0 39); do
+  printf 't%d\t%s\t%s\n' "$i" "$([ $((i % 3)) -eq 0 ] && echo other || echo pets)" "$(sentence "$i" $((2 + i % 6)))"
+done >"$scratch/in/topic_train.tsv"
+for i in $(seq 0 7); do
+  printf 'd%d\t%s\t%s\n' "$i" "$([ $((i % 2)) -eq 0 ] && echo other || echo pets)" "$(sentence $((i + 50)) 4)"
+done >"$scratch/in/topic_dev.tsv"
+for i in $(seq 0 29); do
+  printf 's%d\t%s\t%s\t%s\n' "$i" "$((i % 5)).$((i % 3))" "$(sentence $((i + 3)) $((3 + i % 4)))" "$(sentence $((i + 9)) 3)"
+done >"$scratch/in/sim_train.tsv"
+"$bin/mtdnn-preprocess" --task-def "$scratch/tasks.yml" --input "$scratch/in" --vocab "$scratch/vocab.txt" \
+  --max-seq-len 24 --threads 1 --out "$scratch/data" >"$scratch/preprocess.log" 2>&1 \
+  || { cat "$scratch/preprocess.log"; fail "mtdnn-preprocess failed"; }
+cat >"$scratch/bert.json" <<'JSON'
+{"vocab_size": 25, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+ "intermediate_size": 64, "max_position_embeddings": 32}
+JSON
+steps=300
+# train NAME [flags...]: one process into $scratch/NAME.
+train() {
+  local name=$1
+  shift
+  "$bin/mtdnn-train" --data "$scratch/data" --task-def "$scratch/tasks.yml" --bert-config "$scratch/bert.json" \
+    --max-seq-len 24 --batch-size 4 --epochs 1000 --max-steps "$steps" --optimizer adamw --lr 1e-3 --dropout 0 \
+    --threads 1 --log-every 10 --eval-every 0 --checkpoint-every 100 --keep-checkpoints 0 --device cpu \
+    --out "$scratch/$name" "$@" >"$scratch/$name.log" 2>&1 || { cat "$scratch/$name.log"; fail "run $name failed"; }
+}
+# compare REFERENCE RUN: RUN's training losses against REFERENCE's at the same steps.
+compare() {
+  python3 "$here/compare_losses.py" "$scratch/$1/metrics.jsonl" "$scratch/$2/metrics.jsonl" "$TOL_STEP_ABS" \
+    "$TOL_STEP_REL" "$TOL_MEAN"
+}
+
+note "fp32 (fused CPU kernels) and bf16 (CPU autocast, operator path), $steps steps"
+train fp32
+train bf16 --precision bf16
+grep -q 'cpu fp32' "$scratch/fp32.log" || fail "the fp32 run does not say cpu fp32"
+grep -q 'cpu bf16' "$scratch/bf16.log" || fail "the bf16 run does not say cpu bf16"
+compare fp32 bf16 || fail "bf16 does not track fp32"
+
+note "fp32 checkpoint resumed in bf16, bf16 checkpoint resumed in fp32"
+train fp32-to-bf16 --precision bf16 --resume "$scratch/fp32/checkpoints/ckpt-100"
+grep -q 'resuming from .*ckpt-100 at step 100' "$scratch/fp32-to-bf16.log" || fail "no resume at step 100"
+compare fp32 fp32-to-bf16 || fail "bf16 resumed from fp32 does not track fp32"
+train bf16-to-fp32 --resume "$scratch/bf16/checkpoints/ckpt-200"
+grep -q 'resuming from .*ckpt-200 at step 200' "$scratch/bf16-to-fp32.log" || fail "no resume at step 200"
+compare fp32 bf16-to-fp32 || fail "fp32 resumed from bf16 does not track fp32"
+
+note "the same state format on both paths"
+python3 - "$scratch/fp32/checkpoints/ckpt-200" "$scratch/bf16/checkpoints/ckpt-200" <<'PY' || fail "the checkpoints differ in format"
+import json, struct, sys
+def table(folder):
+    with open(folder + "/state.safetensors", "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    header.pop("__metadata__", None)
+    return {k: (v["dtype"], v["shape"]) for k, v in header.items()}, json.load(open(folder + "/meta.json"))
+(a, meta_a), (b, meta_b) = table(sys.argv[1]), table(sys.argv[2])
+assert a == b, f"tensors differ: {sorted(set(a.items()) ^ set(b.items()))[:5]}"
+assert all(v[0] in ("F32", "I64", "U8") for v in a.values()), "a tensor that is not F32, I64 or U8"
+model_a = meta_a.get("meta", meta_a).get("model"); model_b = meta_b.get("meta", meta_b).get("model")
+assert model_a == model_b, "the model descriptions differ"
+print(f"{len(a)} tensors, the same names, dtypes and shapes")
+PY
+
+note "--device cuda without CUDA"
+if ! "$bin/mtdnn-train" --data "$scratch/data" --task-def "$scratch/tasks.yml" --bert-config "$scratch/bert.json" \
+  --max-seq-len 24 --out "$scratch/cuda" --device cuda --dry-run >"$scratch/cuda.log" 2>&1; then
+  grep -q -- '--device cuda' "$scratch/cuda.log" || { cat "$scratch/cuda.log"; fail "no message naming --device cuda"; }
+else
+  echo "(this machine has a GPU: --device cuda resolved)"
+fi
+echo PASS

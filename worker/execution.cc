@@ -1,0 +1,89 @@
+// Device and precision of a rank (see execution.h).
+#include "worker/execution.h"
+
+#include <torch/cuda.h>
+
+#include "common/error.h"
+#include "worker/cuda_support.h"
+#include "worker/torch_compat.h"
+
+namespace mtdnn::worker {
+
+DeviceKind parse_device_kind(const std::string& name) {
+  if (name == "auto") return DeviceKind::kAuto;
+  if (name == "cpu") return DeviceKind::kCpu;
+  if (name == "cuda") return DeviceKind::kCuda;
+  throw InputError(fmt::format("expected auto, cpu or cuda, got '{}'", name));
+}
+
+const char* to_string(DeviceKind kind) {
+  switch (kind) {
+    case DeviceKind::kAuto: return "auto";
+    case DeviceKind::kCpu: return "cpu";
+    case DeviceKind::kCuda: return "cuda";
+  }
+  return "?";
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  throw InputError(fmt::format("expected fp32 or bf16, got '{}'", name));
+}
+
+const char* to_string(Precision precision) { return precision == Precision::kBf16 ? "bf16" : "fp32"; }
+
+std::string ExecutionOptions::describe() const { return device.str() + " " + to_string(precision); }
+
+bool cuda_built() { return cuda::built(); }
+
+int cuda_device_count() { return cuda::built() ? static_cast<int>(torch::cuda::device_count()) : 0; }
+
+ExecutionOptions resolve_execution(DeviceKind device, Precision precision, int local_rank) {
+  ExecutionOptions e;
+  e.precision = precision;
+  const int gpus = cuda_device_count();
+  if (device == DeviceKind::kCuda) {
+    MTDNN_INPUT_CHECK(cuda_built(), "--device cuda: this build's LibTorch has no CUDA (build against a CUDA "
+                      "LibTorch, see docs/gpu.md), or use --device cpu");
+    MTDNN_INPUT_CHECK(gpus > 0, "--device cuda: no GPU is visible to this process (CUDA_VISIBLE_DEVICES, "
+                      "Slurm's --gpus-per-node?)");
+  }
+  if (device == DeviceKind::kCuda || (device == DeviceKind::kAuto && gpus > 0))
+    e.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(std::max(0, local_rank) % gpus));
+  return e;
+}
+
+void use_device(const ExecutionOptions& exec) {
+  if (exec.cuda()) cuda::set_device(exec.device.index());
+}
+
+void synchronize(const ExecutionOptions& exec) {
+  if (exec.cuda()) torch::cuda::synchronize(exec.device.index());
+}
+
+std::vector<torch::Tensor> to_device(const std::vector<torch::Tensor>& host, const ExecutionOptions& exec) {
+  if (exec.device.is_cpu()) return host;
+  MTDNN_CHECK(exec.cuda(), "no device copy for {}", exec.device.str());
+  return cuda::copy_async(host, exec.device.index());
+}
+
+AutocastScope::AutocastScope(c10::DeviceType device, Precision precision) {
+  if (precision != Precision::kBf16) return;
+  active_ = true;
+  device_ = device;
+  was_enabled_ = compat::autocast_enabled(device);
+  was_dtype_ = compat::autocast_dtype(device);
+  compat::set_autocast_enabled(device, true);
+  compat::set_autocast_dtype(device, at::kBFloat16);
+  compat::autocast_enter();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  compat::autocast_exit();
+  compat::set_autocast_enabled(device_, was_enabled_);
+  compat::set_autocast_dtype(device_, was_dtype_);
+}
+
+}  // namespace mtdnn::worker
