@@ -116,3 +116,39 @@ add_test(NAME slurm.train_requeue
                  ${CMAKE_BINARY_DIR}/slurm-train-test)
 set_tests_properties(slurm.train_requeue PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE LABELS slurm
                      SKIP_RETURN_CODE 77)
+
+# --- The device and precision seam on the CPU (tests/scripts/precision_paths_test.sh) -------
+# One process per run on tiny data: --precision bf16 (CPU autocast) tracks fp32's training
+# losses; checkpoints written on one path resume on the other; both paths write the same
+# state format; --device cuda without CUDA fails with a message.
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
+  add_test(NAME train.precision_paths
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/precision_paths_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${CMAKE_BINARY_DIR}/precision-paths-test)
+  set_tests_properties(train.precision_paths PROPERTIES TIMEOUT 300)
+endif()
+
+# --- mtdnn-train on a GPU (tests/gpu/gpu_train_test.sh; label gpu, skipped without CUDA) ----
+# bf16 with NCCL at world size 1, two ranks sharing the GPU over MPI against one rank, a GPU
+# checkpoint resumed on the CPU. scripts/gpu-check.sh runs it with the other gpu tests.
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
+  add_test(NAME gpu.train
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/gpu/gpu_train_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${CMAKE_BINARY_DIR}/gpu-train-test ${MTDNN_DEFAULT_DATA_DIR})
+  set_tests_properties(gpu.train PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS gpu)
+endif()
+
+# --- scripts/gpu-check.sh and scripts/gpu-deps.sh where there is no GPU ----------------------
+# The dry run parses the options, checks the dependencies and prints the plan; the companion
+# passes bash -n and lists its 29 packages; --cpu-smoke runs the GPU training script, both
+# benchmarks and the results file on the CPU (small configurations).
+add_test(NAME gpu_check.dry_run
+         COMMAND bash -c "bash -n scripts/gpu-deps.sh && test $(bash scripts/gpu-deps.sh --list | wc -l) -eq 29 && bash -n scripts/gpu-check.sh && OUT='${CMAKE_BINARY_DIR}/gpu-check-dry-run' bash scripts/gpu-check.sh --dry-run | grep -q 'plan (dry run' && ! bash scripts/gpu-check.sh --no-such-option"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(gpu_check.dry_run PROPERTIES TIMEOUT 60)
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess AND TARGET mtdnn-bench-gpu-torch)
+  add_test(NAME gpu_check.cpu_smoke
+           COMMAND ${CMAKE_COMMAND} -E env OUT=${CMAKE_BINARY_DIR}/gpu-check-cpu-smoke
+                   bash ${PROJECT_SOURCE_DIR}/scripts/gpu-check.sh --cpu-smoke --build ${CMAKE_BINARY_DIR})
+  set_tests_properties(gpu_check.cpu_smoke PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77)
+endif()
