@@ -18,6 +18,7 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include "bench/bench_options.h"
 #include "common/command_line.h"
 #include "worker/batch_tensors.h"
 #include "worker/execution.h"
@@ -30,15 +31,15 @@ using namespace mtdnn::worker;
 using Clock = std::chrono::steady_clock;
 namespace po = boost::program_options;
 
-struct Args {
-  BertConfig config;  // BERT-base unless changed
-  int batch = 32, seq = 128, steps = 20, warmup = 5, seed = 0, gemm = 8192;
+struct Args : mtdnn::bench::ModelBenchOptions {  // BERT-base unless changed
   bool max_batch = false;
   std::string device = "cuda", precision = "bf16";
 };
 
 Args parse(int argc, char** argv) {
   Args a;
+  a.warmup = 5;
+  a.gemm = 8192;
   BertConfig& c = a.config;
   c.vocab_size = 30522;
   c.hidden_size = 768;
@@ -50,20 +51,9 @@ Args parse(int argc, char** argv) {
       "mtdnn-bench-gpu-torch: training steps of the model on a GPU (BERT-base, length 128, bf16 by default).\n"
       "Prints per batch size: steps/s S tokens/s T sequences/s Q padded_tokens/s P, then the matrix-product\n"
       "peak measured in the same run and the model-FLOPs utilisation against it.\n\nOptions");
+  mtdnn::bench::add_model_bench_options(desc, a);
   desc.add_options()
-      ("help,h", "print this help")
-      ("layers", po::value(&c.num_hidden_layers)->default_value(c.num_hidden_layers), "encoder layers")
-      ("hidden", po::value(&c.hidden_size)->default_value(c.hidden_size), "hidden size")
-      ("heads", po::value(&c.num_attention_heads)->default_value(c.num_attention_heads), "attention heads")
-      ("intermediate", po::value(&c.intermediate_size)->default_value(c.intermediate_size), "feed-forward width")
-      ("vocab", po::value(&c.vocab_size)->default_value(c.vocab_size), "vocabulary size")
-      ("batch", po::value(&a.batch)->default_value(a.batch), "sequences per step")
       ("max-batch", po::bool_switch(&a.max_batch), "also the largest of batch x 2^k that fits in memory")
-      ("seq", po::value(&a.seq)->default_value(a.seq), "sequence length (every row full)")
-      ("steps", po::value(&a.steps)->default_value(a.steps), "timed steps")
-      ("warmup", po::value(&a.warmup)->default_value(a.warmup), "untimed steps first")
-      ("seed", po::value(&a.seed)->default_value(a.seed), "seed of weights and workload")
-      ("gemm", po::value(&a.gemm)->default_value(a.gemm), "size of the square products that measure the peak")
       ("device", po::value(&a.device)->default_value(a.device), "cuda, or cpu (a smoke test)")
       ("precision", po::value(&a.precision)->default_value(a.precision), "bf16 or fp32");
   po::variables_map vm;

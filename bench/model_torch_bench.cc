@@ -21,6 +21,7 @@
 #include "common/command_line.h"
 #include "worker/cpu_runtime.h"
 #include "worker/optimizer.h"
+#include "bench/bench_options.h"
 #include "worker/mtdnn_model.h"
 
 namespace {
@@ -29,10 +30,8 @@ using namespace mtdnn::worker;
 using Clock = std::chrono::steady_clock;
 namespace po = boost::program_options;
 
-struct Args {
-  BertConfig config = bert_mini_config();  // --layers, --hidden, --heads, --intermediate, --vocab
-  int batch = 32, seq = 128, steps = 20, warmup = 3, threads = 2, seed = 0;
-  int gemm = 2048;          // size of the square GEMM that measures the peak
+struct Args : mtdnn::bench::ModelBenchOptions {  // BERT-mini unless changed
+  int threads = 2;
   std::string lengths;      // folder of <TASK>.txt row lengths: real GLUE batches
   bool fused = true;        // false: LibTorch reference ops
   bool runtime = true;      // false: leave BLAS threads and malloc as they are
@@ -41,27 +40,17 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args a;
+  a.config = bert_mini_config();
   bool reference_ops = false, no_runtime = false, no_dropout = false;
   BertConfig& c = a.config;
   po::options_description desc(
       "mtdnn-bench-model-torch: training steps of the C++ model on a fixed workload.\n"
       "Prints: steps/s S tokens/s T sequences/s Q padded_tokens/s P (tokens = real tokens),\n"
       "then the GEMM peak, the model GFLOP per step and the MFU against the peak.\n\nOptions");
+  mtdnn::bench::add_model_bench_options(desc, a);
   desc.add_options()
-      ("help,h", "print this help")
-      ("layers", po::value(&c.num_hidden_layers)->default_value(c.num_hidden_layers), "encoder layers")
-      ("hidden", po::value(&c.hidden_size)->default_value(c.hidden_size), "hidden size")
-      ("heads", po::value(&c.num_attention_heads)->default_value(c.num_attention_heads), "attention heads")
-      ("intermediate", po::value(&c.intermediate_size)->default_value(c.intermediate_size), "feed-forward width")
-      ("vocab", po::value(&c.vocab_size)->default_value(c.vocab_size), "vocabulary size")
-      ("batch", po::value(&a.batch)->default_value(a.batch), "sequences per step")
-      ("seq", po::value(&a.seq)->default_value(a.seq), "fixed sequence length (without --lengths)")
       ("lengths", po::value(&a.lengths), "folder of <TASK>.txt real row lengths (GLUE batch shapes)")
-      ("steps", po::value(&a.steps)->default_value(a.steps), "timed steps")
-      ("warmup", po::value(&a.warmup)->default_value(a.warmup), "untimed steps first")
       ("threads", po::value(&a.threads)->default_value(a.threads), "intra-op threads")
-      ("seed", po::value(&a.seed)->default_value(a.seed), "seed of weights and workload")
-      ("gemm", po::value(&a.gemm)->default_value(a.gemm), "size of the square GEMM that measures the peak")
       ("reference-ops", po::bool_switch(&reference_ops), "LibTorch reference ops instead of the fused ones")
       ("no-runtime", po::bool_switch(&no_runtime), "leave BLAS threads and malloc as they are")
       ("no-dropout", po::bool_switch(&no_dropout), "dropout 0 everywhere");
