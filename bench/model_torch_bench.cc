@@ -125,6 +125,7 @@ Workload make_workload(const Args& a) {
 struct StepStats {
   int64_t real = 0, padded = 0, seqs = 0;
   double flops = 0;  // model FLOPs of the step (forward + backward)
+  double phase[3] = {0, 0, 0};  // seconds: forward + backward, gradient norm, optimizer update
 };
 
 }  // namespace
@@ -176,11 +177,18 @@ int main(int argc, char** argv) {
     in.attention_mask = mask;
     const int c = n_class(task);
     in.labels = {c == 1 ? torch::rand({B}) * 5 : torch::randint(c, {B}, torch::kLong)};
+    StepStats s;
+    auto t = Clock::now();
     auto out = model->forward(task, in);
     optimizer.zero_grad();
     out.loss.backward();
-    optimizer.step(5e-5, clip_coefficient(optimizer.grad_norm(), 1.0));
-    StepStats s;
+    s.phase[0] = seconds_since(t);
+    t = Clock::now();
+    const double norm = optimizer.grad_norm();
+    s.phase[1] = seconds_since(t);
+    t = Clock::now();
+    optimizer.step(5e-5, clip_coefficient(norm, 1.0));
+    s.phase[2] = seconds_since(t);
     s.real = std::accumulate(ls.begin(), ls.end(), int64_t{0});
     s.padded = B * T;
     s.seqs = B;
@@ -201,6 +209,7 @@ int main(int argc, char** argv) {
     total.padded += s.padded;
     total.seqs += s.seqs;
     total.flops += s.flops;
+    for (int p = 0; p < 3; ++p) total.phase[p] += s.phase[p];
   }
   const double dt = seconds_since(t0);
 
@@ -217,6 +226,9 @@ int main(int argc, char** argv) {
               a.gemm, a.gemm, a.gemm, a.threads, mm_peak, gemm_backend_name(), sgemm_peak);
   std::printf("model_gflop_per_step %.2f achieved_gflops %.1f mfu %.1f%%\n",
               total.flops / a.steps / 1e9, achieved, 100 * achieved / peak);
+  // Where a step's time goes (wall clock of each phase, summed over the timed steps).
+  std::printf("step_ms forward_backward %.2f grad_norm %.2f optimizer_update %.2f\n", 1e3 * total.phase[0] / a.steps,
+              1e3 * total.phase[1] / a.steps, 1e3 * total.phase[2] / a.steps);
   std::printf("config L=%ld H=%ld A=%ld I=%ld V=%ld batch=%d %s threads=%d ops=%s; %s\n",
               static_cast<long>(L), static_cast<long>(H), static_cast<long>(config.num_attention_heads),
               static_cast<long>(I), static_cast<long>(config.vocab_size), a.batch,

@@ -102,6 +102,29 @@ double sum_squares(const float* x, int64_t n) {
   return s;
 }
 
+// Fixed chunks of kGrain elements over a list of tensors, in tensor order: one parallel
+// region runs them all (no fork and join per parameter: BERT-mini has 46 parameters, most
+// of them small), and per-chunk partial sums added in chunk order give the same value on
+// any thread count.
+struct Chunk {
+  size_t tensor;
+  int64_t begin, size;
+};
+
+std::vector<Chunk> chunks_of(const std::vector<int64_t>& numels) {
+  std::vector<Chunk> out;
+  for (size_t t = 0; t < numels.size(); ++t)
+    for (int64_t b = 0; b < numels[t]; b += kGrain) out.push_back({t, b, std::min(kGrain, numels[t] - b)});
+  return out;
+}
+
+template <typename Fn>
+void for_each_chunk(const std::vector<Chunk>& chunks, Fn&& fn) {
+  at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) fn(static_cast<size_t>(c), chunks[static_cast<size_t>(c)]);
+  });
+}
+
 }  // namespace
 
 OptimizerKind parse_optimizer_kind(const std::string& name) {
@@ -208,26 +231,36 @@ void Optimizer::step_tensor_ops(size_t i, double lr, double grad_scale, double t
 
 double Optimizer::grad_norm() const {
   if (options_.tensor_ops) return grad_norm_tensor_ops();
-  double total = 0;
+  std::vector<torch::Tensor> grads;
+  std::vector<int64_t> numels;
   for (const auto& np : params_) {
     const torch::Tensor& grad = np.param.grad();
     if (!grad.defined()) continue;
-    torch::Tensor g = grad.contiguous();
-    const float* x = g.data_ptr<float>();
-    const int64_t n = g.numel();
-    const int64_t chunks = (n + kGrain - 1) / kGrain;
-    std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
-    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c)
-        partial[static_cast<size_t>(c)] = sum_squares(x + c * kGrain, std::min(kGrain, n - c * kGrain));
-    });
-    for (double p : partial) total += p;  // fixed order
+    grads.push_back(grad.contiguous());
+    numels.push_back(grads.back().numel());
   }
+  const std::vector<Chunk> chunks = chunks_of(numels);
+  std::vector<double> partial(chunks.size(), 0.0);
+  for_each_chunk(chunks, [&](size_t c, const Chunk& k) {
+    partial[c] = sum_squares(grads[k.tensor].data_ptr<float>() + k.begin, k.size);
+  });
+  double total = 0;
+  for (double p : partial) total += p;  // fixed order
   return std::sqrt(total);
 }
 
 void Optimizer::step(double lr, double grad_scale) {
   torch::NoGradGuard no_grad;
+  // The parameters that have a gradient, with their step's scalars and raw pointers.
+  struct Active {
+    size_t index;
+    StepScalars s;
+    float *p, *m, *v;
+    const float* g;
+  };
+  std::vector<Active> active;
+  std::vector<torch::Tensor> grads;  // keep contiguous copies alive
+  std::vector<int64_t> numels;
   for (size_t i = 0; i < params_.size(); ++i) {
     torch::Tensor& p = params_[i].param;
     const torch::Tensor& grad = p.grad();
@@ -255,45 +288,47 @@ void Optimizer::step(double lr, double grad_scale) {
     s.inv_bias1 = static_cast<float>(1.0 / (1.0 - std::pow(options_.beta1, t)));
     s.inv_bias2 = static_cast<float>(1.0 / (1.0 - std::pow(options_.beta2, t)));
     s.wd = static_cast<float>(st.decay ? options_.weight_decay : 0.0);
-    float* pp = p.data_ptr<float>();
-    const float* gp = g.data_ptr<float>();
-    float* mp = st.exp_avg.data_ptr<float>();
-    float* vp = st.exp_sec.data_ptr<float>();
-    const int64_t n = p.numel();
-    if (options_.kind == OptimizerKind::kLamb) {
-      // Pass 1 per fixed chunk (partial sums summed in chunk order: the norms do not depend
-      // on the thread count), pass 2 the step at lr times the trust ratio.
-      const int64_t chunks = (n + kGrain - 1) / kGrain;
-      std::vector<std::pair<double, double>> partial(static_cast<size_t>(chunks));
-      at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c) {
-          const int64_t b = c * kGrain;
-          partial[static_cast<size_t>(c)] =
-              lamb_moments_kernel(s, pp + b, gp + b, mp + b, vp + b, std::min(kGrain, n - b));
-        }
-      });
-      double p_sq = 0, u_sq = 0;
-      for (const auto& [ps, us] : partial) {
-        p_sq += ps;
-        u_sq += us;
-      }
-      const double p_norm = std::sqrt(p_sq), u_norm = std::sqrt(u_sq);
-      const double trust = p_norm > 0 && u_norm > 0 ? p_norm / u_norm : 1.0;
-      const float step = static_cast<float>(lr * trust);
-      at::parallel_for(0, n, kGrain,
-                       [&](int64_t b, int64_t e) { lamb_step_kernel(s, step, pp + b, mp + b, vp + b, e - b); });
-    } else {
-      const bool adamw = options_.kind == OptimizerKind::kAdamW;
-      at::parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
-        if (adamw)
-          adamw_kernel(s, pp + b, gp + b, mp + b, vp + b, e - b);
-        else
-          adamax_kernel(s, pp + b, gp + b, mp + b, vp + b, e - b);
-      });
-    }
-    // Written through raw pointers: tell autograd the parameter changed, as in-place ops do.
-    p.unsafeGetTensorImpl()->bump_version();
+    grads.push_back(g);
+    active.push_back({i, s, p.data_ptr<float>(), st.exp_avg.data_ptr<float>(), st.exp_sec.data_ptr<float>(),
+                      g.data_ptr<float>()});
+    numels.push_back(p.numel());
   }
+  if (active.empty()) return;
+  // One parallel region over every parameter's chunks (LAMB: two, around the per-tensor
+  // trust ratios).
+  const std::vector<Chunk> chunks = chunks_of(numels);
+  if (options_.kind == OptimizerKind::kLamb) {
+    std::vector<std::pair<double, double>> partial(chunks.size());
+    for_each_chunk(chunks, [&](size_t c, const Chunk& k) {
+      const Active& a = active[k.tensor];
+      partial[c] = lamb_moments_kernel(a.s, a.p + k.begin, a.g + k.begin, a.m + k.begin, a.v + k.begin, k.size);
+    });
+    std::vector<double> p_sq(active.size(), 0.0), u_sq(active.size(), 0.0);
+    for (size_t c = 0; c < chunks.size(); ++c) {  // chunk order: the norms do not depend on the thread count
+      p_sq[chunks[c].tensor] += partial[c].first;
+      u_sq[chunks[c].tensor] += partial[c].second;
+    }
+    std::vector<float> step(active.size());
+    for (size_t a = 0; a < active.size(); ++a) {
+      const double p_norm = std::sqrt(p_sq[a]), u_norm = std::sqrt(u_sq[a]);
+      step[a] = static_cast<float>(lr * (p_norm > 0 && u_norm > 0 ? p_norm / u_norm : 1.0));
+    }
+    for_each_chunk(chunks, [&](size_t, const Chunk& k) {
+      const Active& a = active[k.tensor];
+      lamb_step_kernel(a.s, step[k.tensor], a.p + k.begin, a.m + k.begin, a.v + k.begin, k.size);
+    });
+  } else {
+    const bool adamw = options_.kind == OptimizerKind::kAdamW;
+    for_each_chunk(chunks, [&](size_t, const Chunk& k) {
+      const Active& a = active[k.tensor];
+      if (adamw)
+        adamw_kernel(a.s, a.p + k.begin, a.g + k.begin, a.m + k.begin, a.v + k.begin, k.size);
+      else
+        adamax_kernel(a.s, a.p + k.begin, a.g + k.begin, a.m + k.begin, a.v + k.begin, k.size);
+    });
+  }
+  // Written through raw pointers: tell autograd the parameters changed, as in-place ops do.
+  for (const Active& a : active) params_[a.index].param.unsafeGetTensorImpl()->bump_version();
 }
 
 std::map<std::string, torch::Tensor> Optimizer::state_tensors() const {
