@@ -757,6 +757,10 @@ std::vector<EvalRecord> Trainer::Impl::evaluate(int64_t step, int64_t epoch, boo
     if (task_kinds::kind_of(task).writes_submission())
       write_file_atomic((fs::path(o.out_dir) / worker::prediction_file_name(task.name, e.split)).string(),
                         worker::submission_tsv(task, p));
+    if (p.prob_width > 0)  // each example's scores beside the submission file
+      write_file_atomic(
+          worker::scores_file_name((fs::path(o.out_dir) / worker::prediction_file_name(task.name, e.split)).string()),
+          worker::scores_tsv(task, p));
     if (!e.labelled) continue;
     EvalRecord rec{task.name, e.split, step, worker::split_metrics(task, p)};
     nlohmann::ordered_json j;  // an "eval" record of metrics.jsonl

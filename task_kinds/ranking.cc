@@ -1,7 +1,10 @@
 // task_type Ranking: a premise with several candidate hypotheses (PremiseAndMultiHypothesis,
 // e.g. mt-dnn's QNLI-as-ranking), stored as a group of rows with a 0/1 flag each; a score
 // head per candidate with the softmax taken within each group; the prediction is each
-// group's best-scored candidate (flag 1 in the submission, 0 for the others).
+// group's best-scored candidate (flag 1 in the submission, 0 for the others); the scores
+// file holds each candidate's probability within its group.
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string_view>
 
@@ -76,16 +79,33 @@ class Ranking : public TaskKind {
 
   std::vector<HeadUse> heads(const TaskDef&) const override { return {{"", "ranking", 1}}; }
 
+  // Evaluation batches hold whole groups: each candidate's probability is the softmax of
+  // the scores within its group (mt-dnn's), and is its score.
   void collect(const TaskDef&, const BatchRows& rows, const std::vector<Targets>&,
                const std::vector<HeadOutputs>& outputs, EvalRows* out) const override {
     const HeadOutputs& o = outputs.at(0);
     MTDNN_CHECK(static_cast<int64_t>(o.values.size()) == rows.B, "{} scores for {} rows", o.values.size(), rows.B);
-    for (int64_t r = 0; r < rows.B; ++r) {
-      out->predicted.push_back(0);  // decided per group in finish()
-      out->score.push_back(o.values[static_cast<size_t>(r)]);
-      out->gold.push_back(rows.label_kind == LabelKind::kClass ? (*rows.labels)[static_cast<size_t>(r)] : -1);
-      out->gold_score.push_back(0.0);
+    MTDNN_CHECK(rows.group_sizes != nullptr, "ranking batch without groups");
+    out->prob_width = 1;
+    size_t row = 0;
+    for (int64_t k : *rows.group_sizes) {
+      MTDNN_CHECK(k >= 1 && row + static_cast<size_t>(k) <= o.values.size(), "group of {} at row {} of {}", k, row,
+                  o.values.size());
+      const float* z = o.values.data() + row;
+      const double top = *std::max_element(z, z + k);
+      double total = 0;
+      for (int64_t c = 0; c < k; ++c) total += std::exp(static_cast<double>(z[c]) - top);
+      for (int64_t c = 0; c < k; ++c) {
+        const double p = std::exp(static_cast<double>(z[c]) - top) / total;
+        out->predicted.push_back(0);  // decided per group in finish()
+        out->score.push_back(p);
+        out->probs.push_back(p);
+        out->gold.push_back(rows.label_kind == LabelKind::kClass ? (*rows.labels)[row + static_cast<size_t>(c)] : -1);
+        out->gold_score.push_back(0.0);
+      }
+      row += static_cast<size_t>(k);
     }
+    MTDNN_CHECK(static_cast<int64_t>(row) == rows.B, "groups cover {} of {} rows", row, rows.B);
   }
 
   void finish(const std::vector<int64_t>& group_sizes, EvalRows* rows) const override {
@@ -96,6 +116,13 @@ class Ranking : public TaskKind {
       for (int64_t c = 0; c < group_sizes[g]; ++c) rows->predicted[at + static_cast<size_t>(c)] = c == chosen[g];
       at += static_cast<size_t>(group_sizes[g]);
     }
+  }
+
+  std::vector<std::string> score_columns(const TaskDef&) const override { return {"probability"}; }
+  void decide(const TaskDef&, const std::vector<int64_t>& group_sizes, EvalRows* rows) const override {
+    rows->score = rows->probs;
+    rows->predicted.assign(rows->score.size(), 0);
+    finish(group_sizes, rows);
   }
 
   std::map<std::string, double> metrics(const TaskDef& task, const EvalRows& rows,

@@ -1,6 +1,6 @@
 // task_type Regression: one real score per row (STS-B); a linear head on [CLS], mean
 // squared error; Pearson / Spearman on the scores; the submission holds the score with
-// three decimals, as GLUE's server expects.
+// three decimals, as GLUE's server expects (the scores file: in full).
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -51,9 +51,11 @@ class Regression : public TaskKind {
                const std::vector<HeadOutputs>& outputs, EvalRows* out) const override {
     const HeadOutputs& o = outputs.at(0);
     MTDNN_CHECK(static_cast<int64_t>(o.values.size()) == rows.B, "{} scores for {} rows", o.values.size(), rows.B);
+    out->prob_width = 1;
     for (int64_t r = 0; r < rows.B; ++r) {
       out->predicted.push_back(0);
       out->score.push_back(o.values[static_cast<size_t>(r)]);
+      out->probs.push_back(o.values[static_cast<size_t>(r)]);
       out->gold.push_back(-1);
       out->gold_score.push_back(targets.empty() ? 0.0 : targets[0].reals[static_cast<size_t>(r)]);
     }
@@ -69,6 +71,12 @@ class Regression : public TaskKind {
 
   std::string submission_value(const TaskDef&, const EvalRows& rows, size_t i) const override {
     return fmt::format("{:.3f}", rows.score[i]);
+  }
+
+  std::vector<std::string> score_columns(const TaskDef&) const override { return {"score"}; }
+  void decide(const TaskDef&, const std::vector<int64_t>&, EvalRows* rows) const override {
+    rows->score = rows->probs;
+    rows->predicted.assign(rows->score.size(), 0);
   }
 };
 

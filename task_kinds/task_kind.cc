@@ -25,6 +25,10 @@ std::string TaskKind::submission_value(const TaskDef& task, const EvalRows& rows
   return task.label_text(static_cast<int>(rows.predicted[i]));
 }
 
+void TaskKind::decide(const TaskDef& task, const std::vector<int64_t>&, EvalRows*) const {
+  throw InputError(fmt::format("task '{}' ({}) has no per-example scores", task.name, name()));
+}
+
 void TaskKindRegistry::add(std::unique_ptr<TaskKind> kind) {
   MTDNN_CHECK(find(kind->name()) == nullptr, "task kind '{}' registered twice", kind->name());
   kinds_.push_back(std::move(kind));

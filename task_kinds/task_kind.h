@@ -100,6 +100,11 @@ struct EvalRows {
   std::vector<int64_t> gold;        // class id (ranking: 1 = positive); -1 without labels
   std::vector<double> gold_score;   // regression targets
   std::map<std::string, double> sums;
+  // Each example's scores, row-major, `prob_width` per example (the kind's score_columns):
+  // class probabilities (classification), the score (regression), the candidate's
+  // probability within its group (ranking). What the scores file holds and ensembles average.
+  std::vector<double> probs;
+  int64_t prob_width = 0;
 };
 
 class TaskKind {
@@ -157,6 +162,14 @@ class TaskKind {
   virtual bool writes_submission() const { return true; }
   // The prediction column of GLUE's submission file for example i.
   virtual std::string submission_value(const TaskDef& task, const EvalRows& rows, size_t i) const;
+
+  // --- scores (the scores file beside the submission; ensembles) ---
+  // The names of EvalRows::probs' columns, the header of the scores file; empty: the kind
+  // has no per-example scores (MaskLM) and writes no scores file.
+  virtual std::vector<std::string> score_columns(const TaskDef& /*task*/) const { return {}; }
+  // Sets `predicted` and `score` from `probs` (e.g. averaged over several models) as
+  // collect() and finish() set them from one model's outputs. Error for kinds without scores.
+  virtual void decide(const TaskDef& task, const std::vector<int64_t>& group_sizes, EvalRows* rows) const;
 };
 
 // The registry, keyed by task_type. Registration is explicit (registry.cc lists every kind;

@@ -92,6 +92,18 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
   set_tests_properties(train.stop_and_resume PROPERTIES TIMEOUT 420 RUN_SERIAL TRUE LABELS mpi)
 endif()
 
+# --- mtdnn-predict: scores files and ensembles (tests/scripts/predict_scores_test.sh) ---------
+# Tiny classification, regression and ranking tasks trained twice (no GLUE needed): the
+# training run's <task>_<split>.scores.tsv agree with its submission files, `mtdnn-predict
+# --scores` reproduces them, the same model twice is the model, and two models' ensemble is
+# the average of their scores files with predictions and metrics decided from it.
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess AND TARGET mtdnn-predict)
+  add_test(NAME predict.scores_and_ensemble
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/predict_scores_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${CMAKE_BINARY_DIR}/predict-scores-test)
+  set_tests_properties(predict.scores_and_ensemble PROPERTIES TIMEOUT 300)
+endif()
+
 # --- docs/adding-a-task-type.md shows compiled code (tests/docs/task_type_page_test.sh) ------
 add_test(NAME docs.task_type_page
          COMMAND bash ${PROJECT_SOURCE_DIR}/tests/docs/task_type_page_test.sh ${PROJECT_SOURCE_DIR})

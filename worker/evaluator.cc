@@ -124,7 +124,7 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
   const task_kinds::EvalRows& r = local.rows;
   nlohmann::json mine = {{"index", local.index}, {"predicted", r.predicted},   {"score", r.score},
                          {"gold", r.gold},       {"gold_score", r.gold_score}, {"uids", local.uids},
-                         {"sums", r.sums}};
+                         {"sums", r.sums},       {"probs", r.probs}};
   std::vector<uint8_t> packed = nlohmann::json::to_msgpack(mine);
   std::vector<std::string> all = plane.allgather(std::string(packed.begin(), packed.end()));
 
@@ -139,6 +139,9 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
   p.score.assign(n, 0.0);
   p.gold.assign(n, -1);
   p.gold_score.assign(n, 0.0);
+  p.prob_width = static_cast<int64_t>(kind.score_columns(task).size());
+  const size_t width = static_cast<size_t>(p.prob_width);
+  p.probs.assign(n * width, 0.0);
   std::vector<bool> seen(n, false);
   for (const std::string& bytes : all) {
     nlohmann::json j = nlohmann::json::from_msgpack(bytes);
@@ -148,6 +151,9 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
     auto gold = j["gold"].get<std::vector<int64_t>>();
     auto gold_score = j["gold_score"].get<std::vector<double>>();
     auto uids = j["uids"].get<std::vector<std::string>>();
+    auto probs = j["probs"].get<std::vector<double>>();
+    MTDNN_CHECK(probs.size() == index.size() * width, "evaluation of {}/{}: {} scores for {} examples of {}",
+                task.name, p.split, probs.size(), index.size(), width);
     for (const auto& [key, value] : j["sums"].items()) p.sums[key] += value.get<double>();
     for (size_t k = 0; k < index.size(); ++k) {
       const size_t i = static_cast<size_t>(index[k]);
@@ -159,6 +165,8 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
       p.score[i] = score[k];
       p.gold[i] = gold[k];
       p.gold_score[i] = gold_score[k];
+      std::copy_n(probs.begin() + static_cast<std::ptrdiff_t>(k * width), width,
+                  p.probs.begin() + static_cast<std::ptrdiff_t>(i * width));
     }
   }
   MTDNN_CHECK(std::all_of(seen.begin(), seen.end(), [](bool s) { return s; }), "evaluation of {}/{}: examples missing",
@@ -174,7 +182,7 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
 }
 
 task_kinds::EvalRows eval_rows(const SplitPredictions& p) {
-  return {p.predicted, p.score, p.gold, p.gold_score, p.sums};
+  return {p.predicted, p.score, p.gold, p.gold_score, p.sums, p.probs, p.prob_width};
 }
 
 std::map<std::string, double> split_metrics(const TaskDef& task, const SplitPredictions& p) {
@@ -192,6 +200,54 @@ std::string submission_tsv(const TaskDef& task, const SplitPredictions& p) {
 
 std::string prediction_file_name(const std::string& task, const std::string& split) {
   return "predictions/" + task + "_" + split + ".tsv";
+}
+
+std::string scores_tsv(const TaskDef& task, const SplitPredictions& p) {
+  const std::vector<std::string> columns = task_kinds::kind_of(task).score_columns(task);
+  const size_t width = columns.size();
+  MTDNN_CHECK(width > 0 && static_cast<size_t>(p.prob_width) == width && p.probs.size() == p.size() * width,
+              "{}/{}: {} scores of width {} for {} examples and {} columns", p.task, p.split, p.probs.size(),
+              p.prob_width, p.size(), width);
+  std::string out = "index";
+  for (const auto& c : columns) out += "\t" + c;
+  out += "\n";
+  for (size_t i = 0; i < p.size(); ++i) {
+    out += p.uids[i];
+    for (size_t c = 0; c < width; ++c) out += fmt::format("\t{:.6f}", p.probs[i * width + c]);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string scores_file_name(const std::string& submission_file) {
+  const std::string ext = ".tsv";
+  const size_t n = submission_file.size();
+  if (n > ext.size() && submission_file.compare(n - ext.size(), ext.size(), ext) == 0)
+    return submission_file.substr(0, submission_file.size() - ext.size()) + ".scores.tsv";
+  return submission_file + ".scores.tsv";
+}
+
+SplitPredictions average_predictions(const TaskDef& task, const std::vector<SplitPredictions>& models) {
+  MTDNN_CHECK(!models.empty(), "an ensemble of no models");
+  SplitPredictions avg = models.front();
+  const size_t width = static_cast<size_t>(avg.prob_width);
+  MTDNN_INPUT_CHECK(width > 0, "task '{}' has no per-example scores to average", task.name);
+  for (size_t m = 1; m < models.size(); ++m) {
+    const SplitPredictions& p = models[m];
+    MTDNN_INPUT_CHECK(p.task == avg.task && p.split == avg.split && p.uids == avg.uids,
+                      "model {} predicted {}/{} ({} examples), model 1 {}/{} ({} examples): not the same examples",
+                      m + 1, p.task, p.split, p.size(), avg.task, avg.split, avg.size());
+    MTDNN_INPUT_CHECK(static_cast<size_t>(p.prob_width) == width && p.probs.size() == avg.probs.size(),
+                      "model {} gives {} scores per example of {}/{}, model 1 gives {}", m + 1, p.prob_width,
+                      p.task, p.split, width);
+    for (size_t i = 0; i < avg.probs.size(); ++i) avg.probs[i] += p.probs[i];
+  }
+  for (double& v : avg.probs) v /= static_cast<double>(models.size());
+  task_kinds::EvalRows rows = eval_rows(avg);
+  task_kinds::kind_of(task).decide(task, avg.group_sizes, &rows);
+  avg.predicted = std::move(rows.predicted);
+  avg.score = std::move(rows.score);
+  return avg;
 }
 
 }  // namespace mtdnn::worker

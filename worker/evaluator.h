@@ -28,11 +28,14 @@ struct SplitPredictions {
   bool has_labels = false;
   std::vector<std::string> uids;
   std::vector<int64_t> predicted;   // class id; ranking: 1 for each group's chosen candidate, else 0
-  std::vector<double> score;        // regression: the score; classification: P(class 1); ranking: candidate score
+  std::vector<double> score;        // regression: the score; classification: P(class 1); ranking: the candidate's
+                                    // probability within its group
   std::vector<int64_t> gold;        // class id (ranking: 1 = positive); -1 without labels
   std::vector<double> gold_score;   // regression targets
   std::vector<int64_t> group_sizes; // ranking: candidates per group
   std::map<std::string, double> sums;  // the kind's sums over the split (e.g. masked-LM hits)
+  std::vector<double> probs;        // prob_width scores per example, row-major (task_kinds::EvalRows::probs)
+  int64_t prob_width = 0;           // the kind's score_columns; 0: no scores (MaskLM)
   size_t size() const { return uids.size(); }
 };
 
@@ -59,5 +62,19 @@ std::string submission_tsv(const TaskDef& task, const SplitPredictions& p);
 
 // "predictions/<task>_<split>.tsv" (relative to the output folder).
 std::string prediction_file_name(const std::string& task, const std::string& split);
+
+// The scores file beside a submission file: a header "index" and the kind's score columns
+// (classification: each class's label text; regression: "score"; ranking: "probability"),
+// then one line per example (candidate) with its uid and its scores (6 decimals).
+std::string scores_tsv(const TaskDef& task, const SplitPredictions& p);
+// The scores file's name beside the submission file: "x.tsv" -> "x.scores.tsv" (other
+// names get ".scores.tsv" appended).
+std::string scores_file_name(const std::string& submission_file);
+
+// An ensemble: the models' scores averaged per example (probabilities for classification
+// and ranking, scores for regression) and the predictions decided from the average by the
+// task's kind. The predictions must be of one task split, in the same order (InputError
+// otherwise); labels and group sizes are the first one's.
+SplitPredictions average_predictions(const TaskDef& task, const std::vector<SplitPredictions>& models);
 
 }  // namespace mtdnn::worker

@@ -9,11 +9,13 @@
 #include <set>
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -397,14 +399,26 @@ TEST(Train, ScheduleIdenticalOnEveryRankAndMetricsRecorded) {
     auto config = nlohmann::json::parse(std::ifstream(out / "config.json"));
     EXPECT_EQ(config["world-size"], mpi.size());
     EXPECT_EQ(config["batch-size"], 4);
-    for (const char* f : {"topic_dev", "topic_test", "nli_dev", "sim_dev", "qa_dev"})
+    for (const char* f : {"topic_dev", "topic_test", "nli_dev", "sim_dev", "qa_dev"}) {
       EXPECT_TRUE(fs::exists(out / "predictions" / (std::string(f) + ".tsv"))) << f;
+      EXPECT_TRUE(fs::exists(out / "predictions" / (std::string(f) + ".scores.tsv"))) << f;
+    }
     std::ifstream test_file(out / "predictions" / "topic_test.tsv");
     std::string header, row;
     std::getline(test_file, header);
     std::getline(test_file, row);
     EXPECT_EQ(header, "index\tprediction");
     EXPECT_TRUE(row == "0\tpets" || row == "0\tother") << row;
+    // The scores beside it: each class's probability under its label text, gathered from every rank.
+    std::ifstream scores_file(out / "predictions" / "topic_test.scores.tsv");
+    std::getline(scores_file, header);
+    EXPECT_EQ(header, "index\tpets\tother");
+    size_t scored = 0;
+    for (double p0, p1; std::getline(scores_file, row); ++scored) {
+      ASSERT_EQ(std::sscanf(row.c_str(), "%*[^\t]\t%lf\t%lf", &p0, &p1), 2) << row;
+      EXPECT_NEAR(p0 + p1, 1.0, 1e-5) << row;
+    }
+    EXPECT_GT(scored, 0u);
     for (const char* f : {"model.safetensors", "config.json", "task_def.yml", "training.json"})
       EXPECT_TRUE(fs::exists(out / "model" / f)) << f;
   }

@@ -3,6 +3,7 @@
 // checked against its masking function on a small vocabulary written to a temp folder.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -99,6 +100,99 @@ TEST(TaskKinds, RegressionAndRankingTargets) {
   EXPECT_EQ(k.targets(rank, nullptr, {}, v2).at(0).ints, (std::vector<int64_t>{1, 0}));
   r2.labels = {0, 0, 1, 0, 0};
   EXPECT_THROW(k.targets(rank, nullptr, {}, v2), InputError);  // group "a" has no positive
+}
+
+// The scores each kind keeps per example (the scores file, ensembles), and decide():
+// predictions from (averaged) scores equal to what collect() and finish() give.
+TEST(TaskKinds, ScoresPerExampleAndDecisionsFromThem) {
+  const TaskDef t = parse_one("mnli:\n  task_type: Classification\n  data_format: PremiseAndOneHypothesis\n"
+                              "  n_class: 3\n  labels: [contradiction, neutral, entailment]\n  metric_meta: [ACC]\n");
+  const TaskKind& k = kind_of(t);
+  EXPECT_EQ(k.score_columns(t), (std::vector<std::string>{"contradiction", "neutral", "entailment"}));
+  Rows rows;
+  rows.labels = {2, 0};
+  BatchRows view = rows.view(2, 1, LabelKind::kClass);
+  HeadOutputs out;
+  out.width = 3;
+  out.values = {0.f, 1.f, 3.f, 2.f, 0.f, 0.f};
+  EvalRows eval;
+  k.collect(t, view, k.targets(t, nullptr, {}, view), {out}, &eval);
+  ASSERT_EQ(eval.prob_width, 3);
+  ASSERT_EQ(eval.probs.size(), 6u);
+  const double z0 = 1 + std::exp(1.0) + std::exp(3.0), z1 = std::exp(2.0) + 2;
+  EXPECT_NEAR(eval.probs[0], 1 / z0, 1e-12);
+  EXPECT_NEAR(eval.probs[2], std::exp(3.0) / z0, 1e-12);
+  EXPECT_NEAR(eval.probs[3], std::exp(2.0) / z1, 1e-12);
+  EXPECT_NEAR(eval.probs[3] + eval.probs[4] + eval.probs[5], 1.0, 1e-12);
+  // decide() on the same probabilities gives collect()'s predictions and scores back...
+  EvalRows again = eval;
+  again.predicted.clear();
+  again.score.clear();
+  k.decide(t, {}, &again);
+  EXPECT_EQ(again.predicted, eval.predicted);
+  EXPECT_EQ(again.score, eval.score);
+  // ...and on other (averaged) probabilities the most probable class, the first on ties.
+  again.probs = {0.2, 0.4, 0.4, 0.5, 0.3, 0.2};
+  k.decide(t, {}, &again);
+  EXPECT_EQ(again.predicted, (std::vector<int64_t>{1, 0}));
+  EXPECT_DOUBLE_EQ(again.score[0], 0.4);
+
+  // Two classes: the score is P(class 1); integer labels name the columns.
+  const TaskDef bin = parse_one("cola:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n");
+  EXPECT_EQ(kind_of(bin).score_columns(bin), (std::vector<std::string>{"0", "1"}));
+  EvalRows b;
+  b.probs = {0.7, 0.3, 0.1, 0.9};
+  b.prob_width = 2;
+  kind_of(bin).decide(bin, {}, &b);
+  EXPECT_EQ(b.predicted, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(b.score, (std::vector<double>{0.3, 0.9}));
+
+  // Regression: the score itself.
+  const TaskDef reg = parse_one("stsb:\n  task_type: Regression\n  data_format: PremiseAndOneHypothesis\n  n_class: 1\n");
+  EXPECT_EQ(kind_of(reg).score_columns(reg), (std::vector<std::string>{"score"}));
+  Rows rr;
+  rr.scores = {0.5f, 4.25f};
+  BatchRows rv = rr.view(2, 1, LabelKind::kScore);
+  HeadOutputs ro;
+  ro.values = {1.5f, 2.f};
+  EvalRows re;
+  kind_of(reg).collect(reg, rv, kind_of(reg).targets(reg, nullptr, {}, rv), {ro}, &re);
+  EXPECT_EQ(re.probs, (std::vector<double>{1.5, 2.0}));
+  EXPECT_EQ(re.prob_width, 1);
+  re.probs = {3.25, 0.125};
+  kind_of(reg).decide(reg, {}, &re);
+  EXPECT_EQ(re.score, (std::vector<double>{3.25, 0.125}));
+  EXPECT_EQ(kind_of(reg).submission_value(reg, re, 0), "3.250");
+
+  // Ranking: each candidate's probability within its group; the group's most probable wins.
+  const TaskDef rank = parse_one("qnli:\n  task_type: Ranking\n  data_format: PremiseAndMultiHypothesis\n  n_class: 1\n"
+                                 "  metric_meta: [ACC]\n");
+  const TaskKind& rk = kind_of(rank);
+  EXPECT_EQ(rk.score_columns(rank), (std::vector<std::string>{"probability"}));
+  Rows r2;
+  r2.labels = {0, 1, 1, 0, 0};
+  r2.groups = {2, 3};
+  r2.uids = {"a", "a", "b", "b", "b"};
+  BatchRows v2 = r2.view(5, 1, LabelKind::kClass);
+  HeadOutputs o2;
+  o2.values = {0.f, 1.f, 2.f, 0.f, 2.f};
+  EvalRows e2;
+  rk.collect(rank, v2, rk.targets(rank, nullptr, {}, v2), {o2}, &e2);
+  rk.finish({2, 3}, &e2);
+  EXPECT_NEAR(e2.probs[1], std::exp(1.0) / (1 + std::exp(1.0)), 1e-12);
+  EXPECT_NEAR(e2.probs[2] + e2.probs[3] + e2.probs[4], 1.0, 1e-12);
+  EXPECT_EQ(e2.predicted, (std::vector<int64_t>{0, 1, 1, 0, 0}));  // ties: the first
+  EXPECT_DOUBLE_EQ(rk.metrics(rank, e2, {2, 3}).at("ACC"), 100.0);
+  e2.probs = {0.6, 0.4, 0.2, 0.2, 0.6};
+  rk.decide(rank, {2, 3}, &e2);
+  EXPECT_EQ(e2.predicted, (std::vector<int64_t>{1, 0, 0, 0, 1}));
+  EXPECT_DOUBLE_EQ(rk.metrics(rank, e2, {2, 3}).at("ACC"), 0.0);
+
+  // MaskLM has no per-example scores.
+  const TaskDef mlm = parse_one("wiki:\n  task_type: MaskLM\n  data_format: MLM\n  n_class: 2\n");
+  EXPECT_TRUE(kind_of(mlm).score_columns(mlm).empty());
+  EvalRows none;
+  EXPECT_THROW(kind_of(mlm).decide(mlm, {}, &none), InputError);
 }
 
 TEST(TaskKinds, MaskLmMasksRowsAsItsMaskingFunctionAndKeepsTheNextSentenceLabel) {
