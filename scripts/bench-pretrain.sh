@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Pretraining (stage 1): mtdnn-train's masked-LM + next-sentence steps against the PyTorch
+# peer reference's (../shared/bench/ref_mtdnn.py --pretrain), and mtdnn-preprocess's corpus
+# stage.
+#
+# Training: BERT-mini (L=4, H=256, A=4, I=1024, vocab 30522), batch 32, max length 128,
+# AdamW, dropout 0.1. mtdnn-train (1 rank x 2 threads, --tasks wiki of tasks/pretrain.yml)
+# trains on the sentence-pair instances mtdnn-preprocess makes from the python-docs corpus
+# (../shared/data/corpus), masked at batch time by its own loader. The reference draws
+# sequences of 128 tokens (10% shorter) with 15% of the real tokens masked, in both of its
+# ways of scoring the masked LM: --mlm-positions all (the decoder over every position, as
+# Hugging Face's BertForPreTraining does) and --mlm-positions masked (the masked positions
+# gathered first, as NVIDIA's BERT does), each at --threads 1 and 2, with and without
+# --blas-threads 1. Runs alternate for a few rounds; the best of each side counts, and the
+# ratio is best mtdnn-train over the better of the two references' bests. Throughput is
+# real (non-pad) tokens per second over the steps after the first log window (the reference
+# skips its 3 warm-up steps). The reference is several times slower per step, so it runs
+# fewer timed steps (--ref-steps) than mtdnn-train (--steps).
+#
+# Corpus stage: mtdnn-preprocess on the python-docs corpus and on 8 copies of it
+# concatenated, pinned to one core (the corpus stage is single-threaded): whole-tool seconds
+# (read, tokenize, make instances, write and fsync the shards; best of the rounds), the
+# corpus's word pieces per second, and the peak resident memory (/usr/bin/time, the largest
+# of the rounds), which the corpus window bounds.
+#
+# usage: scripts/bench-pretrain.sh [--rounds N] [--steps N] [--ref-steps N] [--update-readme]
+#                                  [--build DIR]
+# Environment: MTDNN_SHARED_DIR (default: ../shared beside the repository),
+# MTDNN_BENCH_IDLE_WAIT (seconds to wait for idle cores before each run, default 60).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/bench.sh
+. "$here/scripts/lib/bench.sh"
+shared=${MTDNN_SHARED_DIR:-$here/../shared}
+build=$here/build rounds=2 steps=60 ref_steps=5 update_readme=0
+# shellcheck disable=SC2034  # used is read by bench_args
+bench_option() {
+  case "$1" in
+    --ref-steps) ref_steps=$2 used=2 ;;
+  esac
+}
+bench_args bench-pretrain "$@"
+
+ref=$shared/bench/ref_mtdnn.py
+corpus=$shared/data/corpus
+vocab=$shared/data/vocab/bert-base-uncased-vocab.txt
+for f in "$ref" "$corpus/python-docs.txt" "$vocab"; do
+  [ -f "$f" ] || { echo "bench-pretrain: $f not found (set MTDNN_SHARED_DIR)" >&2; exit 1; }
+done
+for tool in mtdnn-preprocess mtdnn-train; do
+  [ -x "$build/bin/$tool" ] || cmake --build "$build" -j2 --target "$tool"
+done
+(( ref_steps >= 1 )) || { echo "bench-pretrain: --ref-steps must be at least 1" >&2; exit 2; }
+
+work=$build/bench-pretrain
+rm -rf "$work" && mkdir -p "$work"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/x1" "$tmp/x8"
+cp "$corpus/python-docs.txt" "$tmp/x1/"
+for _ in 1 2 3 4 5 6 7 8; do cat "$corpus/python-docs.txt"; done >"$tmp/x8/python-docs.txt"
+pin=()
+command -v taskset >/dev/null && pin=(taskset -c 0)
+
+"$build/bin/mtdnn-preprocess" --task-def "$here/tasks/pretrain.yml" --input "$corpus" --vocab "$vocab" \
+  --max-seq-len 128 --out "$work/data" --tasks wiki >/dev/null
+cat >"$work/bert-mini.json" <<'JSON'
+{"vocab_size": 30522, "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
+ "intermediate_size": 1024, "max_position_embeddings": 512,
+ "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
+JSON
+log_every=10
+(( steps > 2 * log_every )) || { echo "bench-pretrain: --steps must exceed $((2 * log_every))" >&2; exit 2; }
+cat >"$work/train.ini" <<INI
+data = $work/data
+task-def = $here/tasks/pretrain.yml
+tasks = wiki
+bert-config = $work/bert-mini.json
+max-seq-len = 128
+batch-size = 32
+max-steps = $steps
+optimizer = adamw
+lr = 1e-4
+log-every = $log_every
+resume = never
+threads = 2
+INI
+
+# measure FILE: "tokens/s loader%" over the training records after the first one.
+measure() {
+  /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"type":"train"' in l]
+a, b = rows[0], rows[-1]
+dt = b["elapsed_s"] - a["elapsed_s"]
+print(f'{(b["real_tokens"] - a["real_tokens"]) / dt:.0f} '
+      f'{100 * (b["loader_wait_s"] - a["loader_wait_s"]) / dt:.2f}')
+PY
+}
+run_mtdnn() {
+  local out=$work/train
+  rm -rf "$out"
+  "$build/bin/mtdnn-train" --config "$work/train.ini" --out "$out" >"$work/train.log" 2>&1 ||
+    { cat "$work/train.log" >&2; exit 1; }
+  measure "$out/metrics.jsonl"
+}
+
+# run_corpus COPIES: mtdnn-preprocess on the corpus x COPIES, on one core; prints
+# "seconds peak_KiB documents corpus_tokens instances instance_tokens".
+run_corpus() {
+  local in=$tmp/x$1 out=$tmp/out start end
+  rm -rf "$out"
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$tmp/time" "${pin[@]}" "$build/bin/mtdnn-preprocess" --task-def "$here/tasks/pretrain.yml" \
+    --input "$in" --vocab "$vocab" --max-seq-len 128 --threads 1 --out "$out" --tasks wiki \
+    >"$work/corpus-x$1.log" 2>&1 || { cat "$work/corpus-x$1.log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  /usr/bin/python3 - "$start" "$end" "$tmp/time" "$out/wiki/manifest.json" <<'PY'
+import json, re, sys
+start, end, time_file, manifest = sys.argv[1:]
+peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(time_file).read()).group(1)
+splits = json.load(open(manifest))["splits"]
+total = lambda key: sum(s["corpus"][key] for s in splits)
+print(f'{float(end) - float(start):.3f} {peak} {total("documents")} {total("corpus_tokens")} '
+      f'{total("instances")} {sum(s["tokens"] for s in splits)}')
+PY
+}
+
+ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
+mlm_modes=(all masked)
+declare -A best_tok best_line corpus_s corpus_peak corpus_counts
+echo "bench-pretrain: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+  "$steps mtdnn-train steps and $ref_steps reference steps per run"
+for ((r = 1; r <= rounds; r++)); do
+  echo "== round $r/$rounds"
+  for copies in 1 8; do
+    wait_idle
+    line=$(run_corpus "$copies")
+    read -r sec peak docs ctok inst itok <<<"$line"
+    printf 'mtdnn-preprocess corpus x%s: %s s, %s word pieces (%.0f/s on one core), peak %s MiB\n' \
+      "$copies" "$sec" "$ctok" "$(awk -v t="$ctok" -v s="$sec" 'BEGIN { print t / s }')" "$((peak / 1024))"
+    if [ -z "${corpus_s[$copies]:-}" ] || gt "${corpus_s[$copies]}" "$sec"; then corpus_s[$copies]=$sec; fi
+    if gt "$peak" "${corpus_peak[$copies]:-0}"; then corpus_peak[$copies]=$peak; fi
+    corpus_counts[$copies]="$docs $ctok $inst $itok"
+  done
+  wait_idle
+  line=$(run_mtdnn)
+  read -r tok loader <<<"$line"
+  printf 'mtdnn-train %-52s %6s tokens/s (loader wait %s%%)\n' "1 rank x 2 threads:" "$tok" "$loader"
+  if gt "$tok" "${best_tok[m]:-0}"; then best_tok[m]=$tok best_line[m]=$loader; fi
+  for mode in "${mlm_modes[@]}"; do
+    for cfg in "${ref_configs[@]}"; do
+      wait_idle
+      # shellcheck disable=SC2086  # cfg holds several flags
+      line=$(/usr/bin/python3 "$ref" --pretrain --mlm-positions "$mode" $cfg --batch 32 --seq 128 \
+        --steps "$ref_steps" | tail -1)
+      tok=$(sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$line")
+      printf 'reference   %-52s %6.0f tokens/s\n' "(--mlm-positions $mode $cfg):" "$tok"
+      if gt "$tok" "${best_tok[$mode]:-0}"; then best_tok[$mode]=$tok best_line[$mode]=$cfg; fi
+    done
+  done
+done
+
+ref_best=${best_tok[all]}
+gt "${best_tok[masked]}" "$ref_best" && ref_best=${best_tok[masked]}
+report=$(
+  echo "| side | configuration | real tokens/s (best of $rounds) | vs better reference | loader wait |"
+  echo "|---|---|---:|---:|---:|"
+  for mode in "${mlm_modes[@]}"; do
+    if [ "$mode" = all ]; then way="every position, as Hugging Face"; else way="masked positions only, as NVIDIA"; fi
+    awk -v m="$mode" -v w="$way" -v c="${best_line[$mode]}" -v t="${best_tok[$mode]}" -v r="$ref_best" \
+      'BEGIN { printf "| PyTorch reference | --mlm-positions %s (%s); best: %s | %.0f | %.2fx | |\n", m, w, c, t, t / r }'
+  done
+  awk -v t="${best_tok[m]}" -v r="$ref_best" -v l="${best_line[m]}%" \
+    'BEGIN { printf "| mtdnn-train | 1 rank x 2 threads, --tasks wiki (tasks/pretrain.yml) | %.0f | %.2fx | %s |\n", t, t / r, l }'
+  echo
+  echo "| corpus stage (mtdnn-preprocess, one core) | documents | word pieces | instances | instance tokens | seconds (best of $rounds) | word pieces/s/core | peak memory |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for copies in 1 8; do
+    read -r docs ctok inst itok <<<"${corpus_counts[$copies]}"
+    awk -v c="$copies" -v bytes="$(stat -c %s "$tmp/x$copies/python-docs.txt")" -v d="$docs" -v t="$ctok" \
+      -v i="$inst" -v it="$itok" -v s="${corpus_s[$copies]}" -v p="$((corpus_peak[$copies] / 1024))" \
+      'BEGIN { printf "| python-docs x%d (%.1f MiB) | %d | %d | %d | %d | %.2f | %.0f | %d MiB |\n", c, bytes / 1048576, d, t, i, it, s, t / s, p }'
+  done
+)
+echo "== summary (BERT-mini, batch 32, max length 128, masked LM + next sentence; $steps mtdnn-train steps, $ref_steps reference steps)"
+echo "$report"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$update_readme" = 1 ]; then
+  echo "$report" | readme_block bench:pretrain "Measured by \`scripts/bench-pretrain.sh --update-readme\` ($rounds rounds; $steps mtdnn-train steps
+on the python-docs corpus's instances, $ref_steps reference steps per run; loader wait is a share of the step-loop time):"
+fi
