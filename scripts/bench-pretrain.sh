@@ -45,12 +45,7 @@ bench_args bench-pretrain "$@"
 ref=$shared/bench/ref_mtdnn.py
 corpus=$shared/data/corpus
 vocab=$shared/data/vocab/bert-base-uncased-vocab.txt
-for f in "$ref" "$corpus/python-docs.txt" "$vocab"; do
-  [ -f "$f" ] || { echo "bench-pretrain: $f not found (set MTDNN_SHARED_DIR)" >&2; exit 1; }
-done
-for tool in mtdnn-preprocess mtdnn-train; do
-  [ -x "$build/bin/$tool" ] || cmake --build "$build" -j2 --target "$tool"
-done
+bench_prepare bench-pretrain "mtdnn-preprocess mtdnn-train" "$ref" "$corpus/python-docs.txt" "$vocab"
 (( ref_steps >= 1 )) || { echo "bench-pretrain: --ref-steps must be at least 1" >&2; exit 2; }
 
 work=$build/bench-pretrain

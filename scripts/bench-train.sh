@@ -31,12 +31,7 @@ bench_args bench-train "$@"
 ref=$shared/bench/ref_mtdnn.py
 glue=$shared/data/glue
 vocab=$shared/data/vocab/bert-base-uncased-vocab.txt
-for f in "$ref" "$glue/CoLA/train.tsv" "$vocab"; do
-  [ -f "$f" ] || { echo "bench-train: $f not found (set MTDNN_SHARED_DIR)" >&2; exit 1; }
-done
-for tool in mtdnn-preprocess mtdnn-train; do
-  [ -x "$build/bin/$tool" ] || cmake --build "$build" -j2 --target "$tool"
-done
+bench_prepare bench-train "mtdnn-preprocess mtdnn-train" "$ref" "$glue/CoLA/train.tsv" "$vocab"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 

@@ -45,3 +45,16 @@ bench_args() {
 readme_block() {
   { echo "$2"; echo; cat; } | "$(dirname "${BASH_SOURCE[0]}")/../readme-block.py" "$1"
 }
+
+# bench_prepare NAME "TOOL..." FILE...: every FILE must exist (else a message naming it and
+# exit 1), every TOOL of $build/bin is built when missing.
+bench_prepare() {
+  local name=$1 tools=$2 f tool
+  shift 2
+  for f in "$@"; do
+    [ -f "$f" ] || { echo "$name: $f not found (set MTDNN_SHARED_DIR)" >&2; exit 1; }
+  done
+  for tool in $tools; do
+    [ -x "$build/bin/$tool" ] || cmake --build "$build" -j2 --target "$tool"
+  done
+}

@@ -182,8 +182,8 @@ def cmd_estimate(out, mode, jobs):
     for m in ([mode] if mode == "full" else [mode, "full"]):
         seconds, steps, rates = cell_seconds(m, out, summary)
         done = {n for n, _ in cells(m) if m == mode and (out / n / "result.json").exists()}
-        todo = [n for n, _ in cells(m) if n not in done]
-        core = sum(seconds[n] for n in todo)
+        pending = [n for n, _ in cells(m) if n not in done]
+        core = sum(seconds[n] for n in pending)
         wall = schedule(m, seconds, done, jobs)
         est[m] = {"cells": len(cells(m)), "done": len(done), "core_seconds": core, "wall_seconds": wall,
                   "jobs": jobs, "rates": rates, "steps": steps, "seconds": seconds}
@@ -192,14 +192,14 @@ def cmd_estimate(out, mode, jobs):
                          f"steps/s (batch {plan(m)['pt_batch']}); stages 2-3 per step "
                          + ", ".join(f"{TASK_NAMES[t]} {rates['s_per_step'][t]:.3f} s" for t in TASKS)
                          + f"; {rates['run_overhead_s']:.1f} s per run besides its steps (start-up, evaluation, saving)")
-            stages = {"stage 1 (pretraining)": [n for n in todo if n == "pretrain"],
-                      "stage 2 (multi-task refinement)": [n for n in todo if n.endswith("/refine")],
-                      "stage 3 and single-task runs": [n for n in todo if n != "pretrain" and not n.endswith("/refine")]}
+            stages = {"stage 1 (pretraining)": [n for n in pending if n == "pretrain"],
+                      "stage 2 (multi-task refinement)": [n for n in pending if n.endswith("/refine")],
+                      "stage 3 and single-task runs": [n for n in pending if n != "pretrain" and not n.endswith("/refine")]}
             for stage, names in stages.items():
                 if names:
                     lines.append(f"  {stage:34s} {len(names):3d} runs {sum(steps[n] for n in names):8.0f} steps "
                                  f"{sum(seconds[n] for n in names) / 60:7.1f} core-min")
-            lines.append(f"Estimate ({m}, {len(todo)} of {len(cells(m))} runs to go): {core / 3600:.2f} core-hours, "
+            lines.append(f"Estimate ({m}, {len(pending)} of {len(cells(m))} runs to go): {core / 3600:.2f} core-hours, "
                          f"about {hours(wall)} with {jobs} parallel job(s) of one core each")
         else:
             lines.append(f"The full run (scripts/reproduce.sh) would take about {hours(wall)} with {jobs} parallel "
