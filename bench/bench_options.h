@@ -16,9 +16,11 @@ struct ModelBenchOptions {
   int gemm = 2048;  // size of the square matrix products that measure the peak
 };
 
-// --layers --hidden --heads --intermediate --vocab --batch --seq --steps --warmup --seed --gemm
-inline void add_model_bench_options(boost::program_options::options_description& desc, ModelBenchOptions& o) {
+// The benchmark's options: USAGE as the description's caption, then --help and --layers
+// --hidden --heads --intermediate --vocab --batch --seq --steps --warmup --seed --gemm.
+inline boost::program_options::options_description model_bench_options(const char* usage, ModelBenchOptions& o) {
   namespace po = boost::program_options;
+  po::options_description desc(usage);
   worker::BertConfig& c = o.config;
   desc.add_options()
       ("help,h", "print this help")
@@ -33,6 +35,7 @@ inline void add_model_bench_options(boost::program_options::options_description&
       ("warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")
       ("seed", po::value(&o.seed)->default_value(o.seed), "seed of weights and workload")
       ("gemm", po::value(&o.gemm)->default_value(o.gemm), "size of the square matrix products that measure the peak");
+  return desc;
 }
 
 }  // namespace mtdnn::bench

@@ -36,22 +36,17 @@ struct Args : mtdnn::bench::ModelBenchOptions {  // BERT-base unless changed
   std::string device = "cuda", precision = "bf16";
 };
 
+constexpr const char* kUsage =
+    "mtdnn-bench-gpu-torch: training steps of the model on a GPU (BERT-base, length 128, bf16 by default).\n"
+    "Prints per batch size: steps/s S tokens/s T sequences/s Q padded_tokens/s P, then the matrix-product\n"
+    "peak measured in the same run and the model-FLOPs utilisation against it.\n\nOptions";
+
 Args parse(int argc, char** argv) {
   Args a;
   a.warmup = 5;
   a.gemm = 8192;
-  BertConfig& c = a.config;
-  c.vocab_size = 30522;
-  c.hidden_size = 768;
-  c.num_hidden_layers = 12;
-  c.num_attention_heads = 12;
-  c.intermediate_size = 3072;
-  c.max_position_embeddings = 512;
-  po::options_description desc(
-      "mtdnn-bench-gpu-torch: training steps of the model on a GPU (BERT-base, length 128, bf16 by default).\n"
-      "Prints per batch size: steps/s S tokens/s T sequences/s Q padded_tokens/s P, then the matrix-product\n"
-      "peak measured in the same run and the model-FLOPs utilisation against it.\n\nOptions");
-  mtdnn::bench::add_model_bench_options(desc, a);
+  a.config = bert_base_config();
+  po::options_description desc = mtdnn::bench::model_bench_options(kUsage, a);
   desc.add_options()
       ("max-batch", po::bool_switch(&a.max_batch), "also the largest of batch x 2^k that fits in memory")
       ("device", po::value(&a.device)->default_value(a.device), "cuda, or cpu (a smoke test)")

@@ -60,45 +60,14 @@ command -v taskset >/dev/null && pin=(taskset -c 0)
 
 "$build/bin/mtdnn-preprocess" --task-def "$here/tasks/pretrain.yml" --input "$corpus" --vocab "$vocab" \
   --max-seq-len 128 --out "$work/data" --tasks wiki >/dev/null
-cat >"$work/bert-mini.json" <<'JSON'
-{"vocab_size": 30522, "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
- "intermediate_size": 1024, "max_position_embeddings": 512,
- "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
-JSON
-log_every=10
-(( steps > 2 * log_every )) || { echo "bench-pretrain: --steps must exceed $((2 * log_every))" >&2; exit 2; }
-cat >"$work/train.ini" <<INI
-data = $work/data
-task-def = $here/tasks/pretrain.yml
-tasks = wiki
-bert-config = $work/bert-mini.json
-max-seq-len = 128
-batch-size = 32
-max-steps = $steps
-optimizer = adamw
-lr = 1e-4
-log-every = $log_every
-resume = never
-threads = 2
-INI
+bench_train_ini bench-pretrain "$here/tasks/pretrain.yml" wiki "threads = 2"
 
-# measure FILE: "tokens/s loader%" over the training records after the first one.
-measure() {
-  /usr/bin/python3 - "$1" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if '"type":"train"' in l]
-a, b = rows[0], rows[-1]
-dt = b["elapsed_s"] - a["elapsed_s"]
-print(f'{(b["real_tokens"] - a["real_tokens"]) / dt:.0f} '
-      f'{100 * (b["loader_wait_s"] - a["loader_wait_s"]) / dt:.2f}')
-PY
-}
 run_mtdnn() {
   local out=$work/train
   rm -rf "$out"
   "$build/bin/mtdnn-train" --config "$work/train.ini" --out "$out" >"$work/train.log" 2>&1 ||
     { cat "$work/train.log" >&2; exit 1; }
-  measure "$out/metrics.jsonl"
+  train_rates "$out/metrics.jsonl"
 }
 
 # run_corpus COPIES: mtdnn-preprocess on the corpus x COPIES, on one core; prints
@@ -141,7 +110,7 @@ for ((r = 1; r <= rounds; r++)); do
   done
   wait_idle
   line=$(run_mtdnn)
-  read -r tok loader <<<"$line"
+  read -r tok loader _ <<<"$line"
   printf 'mtdnn-train %-52s %6s tokens/s (loader wait %s%%)\n' "1 rank x 2 threads:" "$tok" "$loader"
   if gt "$tok" "${best_tok[m]:-0}"; then best_tok[m]=$tok best_line[m]=$loader; fi
   for mode in "${mlm_modes[@]}"; do

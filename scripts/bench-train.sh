@@ -40,40 +40,9 @@ rm -rf "$work" && mkdir -p "$work"
 tasks=cola,sst,mrpc,stsb,rte
 "$build/bin/mtdnn-preprocess" --task-def "$here/tasks/glue.yml" --input "$glue" --vocab "$vocab" --uncased \
   --max-seq-len 128 --out "$work/data" --tasks "$tasks" --splits train >/dev/null
-cat >"$work/bert-mini.json" <<'JSON'
-{"vocab_size": 30522, "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
- "intermediate_size": 1024, "max_position_embeddings": 512}
-JSON
-log_every=10
-(( steps > 2 * log_every )) || { echo "bench-train: --steps must exceed $((2 * log_every))" >&2; exit 2; }
-cat >"$work/train.ini" <<INI
-data = $work/data
-task-def = $here/tasks/glue.yml
-tasks = $tasks
-bert-config = $work/bert-mini.json
-max-seq-len = 128
-batch-size = 32
-max-steps = $steps
-optimizer = adamw
-lr = 1e-4
-log-every = $log_every
-resume = never
-INI
+bench_train_ini bench-train "$here/tasks/glue.yml" "$tasks"
 
-# measure FILE: "tokens/s loader% imbalance% comm%" over the training records after the first one.
-measure() {
-  /usr/bin/python3 - "$1" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if '"type":"train"' in l]
-a, b = rows[0], rows[-1]
-dt = b["elapsed_s"] - a["elapsed_s"]
-print(f'{(b["real_tokens"] - a["real_tokens"]) / dt:.0f} '
-      f'{100 * (b["loader_wait_s"] - a["loader_wait_s"]) / dt:.2f} '
-      f'{100 * (b["imbalance_wait_s"] - a["imbalance_wait_s"]) / dt:.2f} '
-      f'{100 * (b["comm_wait_s"] - a["comm_wait_s"]) / dt:.2f}')
-PY
-}
-# run_mtdnn NAME LAUNCH THREADS BUCKET_WINDOW: prints the measure line. LAUNCH: "direct" (one
+# run_mtdnn NAME LAUNCH THREADS BUCKET_WINDOW: prints train_rates' line. LAUNCH: "direct" (one
 # process), or an mpirun command line; THREADS 0 leaves --threads at its default.
 run_mtdnn() {
   local out=$work/$1 launch=() threads=()
@@ -83,7 +52,7 @@ run_mtdnn() {
   [ "$3" = 0 ] || threads=(--threads "$3")
   "${launch[@]}" "$build/bin/mtdnn-train" --config "$work/train.ini" "${threads[@]}" --bucket-window "$4" \
     --out "$out" >"$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; exit 1; }
-  measure "$out/metrics.jsonl"
+  train_rates "$out/metrics.jsonl"
 }
 
 # label|ranks|launch|threads|bucket window. The default path forms batches as the reference

@@ -10,40 +10,10 @@
 
 namespace mtdnn::sharding {
 
-namespace {
-
-// The fields of CorpusCounts by JSON name, in the order written.
-template <typename Fn>
-void for_each_corpus_field(CorpusCounts& c, Fn&& fn) {
-  fn("dupe_factor", c.dupe_factor);
-  fn("window_documents", c.window_documents);
-  fn("files", c.files);
-  fn("documents", c.documents);
-  fn("sentences", c.sentences);
-  fn("corpus_tokens", c.corpus_tokens);
-  fn("instances", c.instances);
-  fn("random_next", c.random_next);
-  fn("short_documents", c.short_documents);
-  fn("long_sentences", c.long_sentences);
-  fn("unpaired_chunks", c.unpaired_chunks);
-  fn("empty_sentences", c.empty_sentences);
-}
-
-nlohmann::json corpus_json(CorpusCounts c) {  // by value: the visitor takes references
-  nlohmann::json j;
-  j["seed"] = c.seed;
-  for_each_corpus_field(c, [&](const char* key, int64_t& v) { j[key] = v; });
-  return j;
-}
-
-CorpusCounts corpus_from_json(const nlohmann::json& j) {
-  CorpusCounts c;
-  c.seed = j.at("seed").get<uint64_t>();
-  for_each_corpus_field(c, [&](const char* key, int64_t& v) { v = j.at(key).get<int64_t>(); });
-  return c;
-}
-
-}  // namespace
+// CorpusCounts as JSON: every field under its own name, all of them required when read.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CorpusCounts, seed, dupe_factor, window_documents, files, documents, sentences,
+                                   corpus_tokens, instances, random_next, short_documents, long_sentences,
+                                   unpaired_chunks, empty_sentences)
 
 const SplitManifest* TaskManifest::find_split(const std::string& split) const {
   for (const auto& s : splits)
@@ -69,7 +39,7 @@ nlohmann::json TaskManifest::to_json() const {
                   {"tokens", s.tokens}, {"groups", s.groups}, {"truncated", s.truncated},
                   {"skipped_unlabeled", s.skipped_unlabeled}, {"skipped_bad", s.skipped_bad},
                   {"shards", shards}});
-    if (s.corpus) js.back()["corpus"] = corpus_json(*s.corpus);
+    if (s.corpus) js.back()["corpus"] = *s.corpus;
   }
   j["splits"] = js;
   return j;
@@ -102,7 +72,7 @@ TaskManifest TaskManifest::from_json(const nlohmann::json& j, const std::string&
         s.shards.push_back({e.at("file").get<std::string>(), e.at("examples").get<int64_t>(),
                             e.at("tokens").get<int64_t>(), e.at("groups").get<int64_t>(),
                             e.at("sha256").get<std::string>()});
-      if (js.contains("corpus")) s.corpus = corpus_from_json(js.at("corpus"));
+      if (js.contains("corpus")) s.corpus = js.at("corpus").get<CorpusCounts>();
       m.splits.push_back(std::move(s));
     }
     return m;

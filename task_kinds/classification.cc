@@ -17,11 +17,8 @@ namespace {
 
 class Classification : public TaskKind {
  public:
-  std::string_view name() const override { return "Classification"; }
-  std::vector<DataFormat> data_formats() const override {
-    return {DataFormat::kPremiseOnly, DataFormat::kPremiseAndOneHypothesis};
-  }
-  std::string_view loss() const override { return "CeCriterion"; }
+  Classification()
+      : TaskKind({"Classification", {DataFormat::kPremiseOnly, DataFormat::kPremiseAndOneHypothesis}, "CeCriterion"}) {}
   void check(const TaskDef& task, const std::string& where) const override {
     MTDNN_INPUT_CHECK(task.n_class >= 2, "{} needs n_class >= 2, got {}", where, task.n_class);
   }

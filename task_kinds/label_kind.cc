@@ -1,24 +1,18 @@
 // Names of the label kinds (label_kind.h).
 #include "task_kinds/label_kind.h"
 
+#include "common/enum_names.h"
 #include "common/error.h"
 
 namespace mtdnn {
 
-const char* to_string(LabelKind k) {
-  switch (k) {
-    case LabelKind::kClass: return "class";
-    case LabelKind::kScore: return "score";
-    case LabelKind::kNone: return "none";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumName<LabelKind> kLabelKindNames[] = {
+    {LabelKind::kClass, "class"}, {LabelKind::kScore, "score"}, {LabelKind::kNone, "none"}};
+}  // namespace
 
-LabelKind label_kind_from_string(const std::string& s) {
-  if (s == "class") return LabelKind::kClass;
-  if (s == "score") return LabelKind::kScore;
-  if (s == "none") return LabelKind::kNone;
-  throw InputError(fmt::format("unknown label kind '{}'", s));
-}
+const char* to_string(LabelKind k) { return name_of(kLabelKindNames, k); }
+
+LabelKind label_kind_from_string(const std::string& s) { return parse_name(kLabelKindNames, s, "label kind"); }
 
 }  // namespace mtdnn

@@ -19,9 +19,7 @@ namespace {
 
 class Ranking : public TaskKind {
  public:
-  std::string_view name() const override { return "Ranking"; }
-  std::vector<DataFormat> data_formats() const override { return {DataFormat::kPremiseAndMultiHypothesis}; }
-  std::string_view loss() const override { return "RankCeCriterion"; }
+  Ranking() : TaskKind({"Ranking", {DataFormat::kPremiseAndMultiHypothesis}, "RankCeCriterion"}) {}
   void check(const TaskDef& task, const std::string& where) const override {
     MTDNN_INPUT_CHECK(task.n_class >= 1, "{} needs n_class >= 1, got {}", where, task.n_class);
     MTDNN_INPUT_CHECK(!task.enable_san, "{}: enable_san needs a Classification task", where);

@@ -16,11 +16,8 @@ namespace {
 
 class Regression : public TaskKind {
  public:
-  std::string_view name() const override { return "Regression"; }
-  std::vector<DataFormat> data_formats() const override {
-    return {DataFormat::kPremiseOnly, DataFormat::kPremiseAndOneHypothesis};
-  }
-  std::string_view loss() const override { return "MseCriterion"; }
+  Regression()
+      : TaskKind({"Regression", {DataFormat::kPremiseOnly, DataFormat::kPremiseAndOneHypothesis}, "MseCriterion"}) {}
   void check(const TaskDef& task, const std::string& where) const override {
     MTDNN_INPUT_CHECK(task.n_class == 1 && task.labels.empty(), "{}: a regression task needs n_class: 1 and no labels",
                       where);

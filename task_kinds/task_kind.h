@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "task_kinds/label_kind.h"
@@ -107,14 +108,22 @@ struct EvalRows {
   int64_t prob_width = 0;
 };
 
+// What a kind declares about its YAML, given to TaskKind's constructor.
+struct KindDefinition {
+  std::string_view name;                  // the YAML task_type
+  std::vector<DataFormat> data_formats;   // the first is the default
+  std::string_view loss;                  // the YAML loss it takes (and defaults to)
+};
+
 class TaskKind {
  public:
+  explicit TaskKind(KindDefinition definition) : definition_(std::move(definition)) {}
   virtual ~TaskKind() = default;
 
   // --- definition ---
-  virtual std::string_view name() const = 0;  // the YAML task_type
-  virtual std::vector<DataFormat> data_formats() const = 0;  // the first is the default
-  virtual std::string_view loss() const = 0;  // the YAML loss it takes (and defaults to)
+  std::string_view name() const { return definition_.name; }
+  const std::vector<DataFormat>& data_formats() const { return definition_.data_formats; }
+  std::string_view loss() const { return definition_.loss; }
   // Checks the keys that depend on the kind (n_class, labels, metrics, ...); `where` starts
   // every message (file:line of the task). Throws InputError.
   virtual void check(const TaskDef& task, const std::string& where) const = 0;
@@ -170,6 +179,9 @@ class TaskKind {
   // Sets `predicted` and `score` from `probs` (e.g. averaged over several models) as
   // collect() and finish() set them from one model's outputs. Error for kinds without scores.
   virtual void decide(const TaskDef& task, const std::vector<int64_t>& group_sizes, EvalRows* rows) const;
+
+ private:
+  KindDefinition definition_;
 };
 
 // The registry, keyed by task_type. Registration is explicit (registry.cc lists every kind;

@@ -36,22 +36,16 @@ void read_key(const json& j, const char* key, T* out, const std::string& where) 
 }
 
 // Every key of config.json this project reads and writes, once: the visitor receives the
-// key and a pointer to the field.
+// key and a pointer to the field. config.json's keys are the fields' own names.
 template <typename Config, typename Visit>
 void for_each_key(Config& c, Visit&& visit) {
-  visit("vocab_size", &c.vocab_size);
-  visit("hidden_size", &c.hidden_size);
-  visit("num_hidden_layers", &c.num_hidden_layers);
-  visit("num_attention_heads", &c.num_attention_heads);
-  visit("intermediate_size", &c.intermediate_size);
-  visit("hidden_act", &c.hidden_act);
-  visit("hidden_dropout_prob", &c.hidden_dropout_prob);
-  visit("attention_probs_dropout_prob", &c.attention_probs_dropout_prob);
-  visit("max_position_embeddings", &c.max_position_embeddings);
-  visit("type_vocab_size", &c.type_vocab_size);
-  visit("layer_norm_eps", &c.layer_norm_eps);
-  visit("initializer_range", &c.initializer_range);
-  visit("pad_token_id", &c.pad_token_id);
+#define MTDNN_CONFIG_KEY(field) visit(#field, &c.field)
+  MTDNN_CONFIG_KEY(vocab_size); MTDNN_CONFIG_KEY(hidden_size); MTDNN_CONFIG_KEY(num_hidden_layers);
+  MTDNN_CONFIG_KEY(num_attention_heads); MTDNN_CONFIG_KEY(intermediate_size); MTDNN_CONFIG_KEY(hidden_act);
+  MTDNN_CONFIG_KEY(hidden_dropout_prob); MTDNN_CONFIG_KEY(attention_probs_dropout_prob);
+  MTDNN_CONFIG_KEY(max_position_embeddings); MTDNN_CONFIG_KEY(type_vocab_size); MTDNN_CONFIG_KEY(layer_norm_eps);
+  MTDNN_CONFIG_KEY(initializer_range); MTDNN_CONFIG_KEY(pad_token_id);
+#undef MTDNN_CONFIG_KEY
 }
 
 }  // namespace

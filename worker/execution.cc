@@ -3,35 +3,23 @@
 
 #include <torch/cuda.h>
 
+#include "common/enum_names.h"
 #include "common/error.h"
 #include "worker/cuda_support.h"
 #include "worker/torch_compat.h"
 
 namespace mtdnn::worker {
 
-DeviceKind parse_device_kind(const std::string& name) {
-  if (name == "auto") return DeviceKind::kAuto;
-  if (name == "cpu") return DeviceKind::kCpu;
-  if (name == "cuda") return DeviceKind::kCuda;
-  throw InputError(fmt::format("expected auto, cpu or cuda, got '{}'", name));
-}
+namespace {
+constexpr EnumName<DeviceKind> kDeviceNames[] = {
+    {DeviceKind::kAuto, "auto"}, {DeviceKind::kCpu, "cpu"}, {DeviceKind::kCuda, "cuda"}};
+constexpr EnumName<Precision> kPrecisionNames[] = {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}};
+}  // namespace
 
-const char* to_string(DeviceKind kind) {
-  switch (kind) {
-    case DeviceKind::kAuto: return "auto";
-    case DeviceKind::kCpu: return "cpu";
-    case DeviceKind::kCuda: return "cuda";
-  }
-  return "?";
-}
-
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "bf16") return Precision::kBf16;
-  throw InputError(fmt::format("expected fp32 or bf16, got '{}'", name));
-}
-
-const char* to_string(Precision precision) { return precision == Precision::kBf16 ? "bf16" : "fp32"; }
+DeviceKind parse_device_kind(const std::string& name) { return parse_name(kDeviceNames, name); }
+const char* to_string(DeviceKind kind) { return name_of(kDeviceNames, kind); }
+Precision parse_precision(const std::string& name) { return parse_name(kPrecisionNames, name); }
+const char* to_string(Precision precision) { return name_of(kPrecisionNames, precision); }
 
 std::string ExecutionOptions::describe() const { return device.str() + " " + to_string(precision); }
 

@@ -11,6 +11,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "common/enum_names.h"
 #include "common/error.h"
 
 // Lets GCC vectorise sqrt in the AdamW and LAMB kernels (no errno to set: v >= 0 always).
@@ -125,23 +126,15 @@ void for_each_chunk(const std::vector<Chunk>& chunks, Fn&& fn) {
   });
 }
 
+constexpr EnumName<OptimizerKind> kOptimizerNames[] = {
+    {OptimizerKind::kAdamW, "adamw"}, {OptimizerKind::kAdamax, "adamax"}, {OptimizerKind::kLamb, "lamb"}};
+constexpr EnumName<LrScheduleKind> kLrScheduleNames[] = {{LrScheduleKind::kLinear, "linear"},
+                                                         {LrScheduleKind::kConstant, "constant"}};
+
 }  // namespace
 
-OptimizerKind parse_optimizer_kind(const std::string& name) {
-  if (name == "adamw") return OptimizerKind::kAdamW;
-  if (name == "adamax") return OptimizerKind::kAdamax;
-  if (name == "lamb") return OptimizerKind::kLamb;
-  throw InputError(fmt::format("expected adamw, adamax or lamb, got '{}'", name));
-}
-
-const char* to_string(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::kAdamW: return "adamw";
-    case OptimizerKind::kAdamax: return "adamax";
-    case OptimizerKind::kLamb: return "lamb";
-  }
-  return "?";
-}
+OptimizerKind parse_optimizer_kind(const std::string& name) { return parse_name(kOptimizerNames, name); }
+const char* to_string(OptimizerKind kind) { return name_of(kOptimizerNames, kind); }
 
 bool weight_decay_applies(const std::string& name) {
   // Dot-separated components: "...attention.output.LayerNorm.weight", "...dense.bias".
@@ -352,13 +345,8 @@ void Optimizer::zero_grad() {
   for (auto& np : params_) np.param.mutable_grad() = torch::Tensor();
 }
 
-LrScheduleKind parse_lr_schedule_kind(const std::string& name) {
-  if (name == "linear") return LrScheduleKind::kLinear;
-  if (name == "constant") return LrScheduleKind::kConstant;
-  throw InputError(fmt::format("expected linear or constant, got '{}'", name));
-}
-
-const char* to_string(LrScheduleKind kind) { return kind == LrScheduleKind::kLinear ? "linear" : "constant"; }
+LrScheduleKind parse_lr_schedule_kind(const std::string& name) { return parse_name(kLrScheduleNames, name); }
+const char* to_string(LrScheduleKind kind) { return name_of(kLrScheduleNames, kind); }
 
 double LrSchedule::at(int64_t step) const {
   if (step < warmup_steps) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);

@@ -58,3 +58,49 @@ bench_prepare() {
     [ -x "$build/bin/$tool" ] || cmake --build "$build" -j2 --target "$tool"
   done
 }
+
+# train_rates METRICS_JSONL: "tokens/s loader% imbalance% comm%" of an mtdnn-train run, over
+# its training records after the first one (start-up and the first window excluded).
+train_rates() {
+  /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"type":"train"' in l]
+a, b = rows[0], rows[-1]
+dt = b["elapsed_s"] - a["elapsed_s"]
+share = lambda key: f'{100 * (b[key] - a[key]) / dt:.2f}'
+print(f'{(b["real_tokens"] - a["real_tokens"]) / dt:.0f}', share("loader_wait_s"),
+      share("imbalance_wait_s"), share("comm_wait_s"))
+PY
+}
+
+# bench_train_ini NAME TASK_DEF TASKS [LINE...]: the mtdnn-train run the training benchmarks
+# time, as $work/train.ini (plus LINEs) on the shards in $work/data: BERT-mini
+# ($work/bert-mini.json, dropout 0.1), batch 32, length 128, AdamW at 1e-4, $steps steps, a
+# training record every $log_every (10) steps.
+bench_train_ini() {
+  local name=$1 task_def=$2 tasks=$3
+  shift 3
+  log_every=10
+  (( steps > 2 * log_every )) || { echo "$name: --steps must exceed $((2 * log_every))" >&2; exit 2; }
+  cat >"$work/bert-mini.json" <<'JSON'
+{"vocab_size": 30522, "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
+ "intermediate_size": 1024, "max_position_embeddings": 512,
+ "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
+JSON
+  {
+    cat <<INI
+data = $work/data
+task-def = $task_def
+tasks = $tasks
+bert-config = $work/bert-mini.json
+max-seq-len = 128
+batch-size = 32
+max-steps = $steps
+optimizer = adamw
+lr = 1e-4
+log-every = $log_every
+resume = never
+INI
+    if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi
+  } >"$work/train.ini"
+}

@@ -27,9 +27,7 @@ struct MaskLmResources : TaskResources {
 
 class MaskLm : public TaskKind {
  public:
-  std::string_view name() const override { return "MaskLM"; }
-  std::vector<DataFormat> data_formats() const override { return {DataFormat::kMlm}; }
-  std::string_view loss() const override { return "MlmCriterion"; }
+  MaskLm() : TaskKind({"MaskLM", {DataFormat::kMlm}, "MlmCriterion"}) {}
   void check(const TaskDef& task, const std::string& where) const override {
     MTDNN_INPUT_CHECK(task.n_class == 2, "{}: a MaskLM task has n_class: 2 (the next-sentence classes), got {}", where,
                       task.n_class);
