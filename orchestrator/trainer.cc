@@ -727,8 +727,10 @@ StepResult Trainer::Impl::train_step(const worker::LocalBatch& batch, int64_t st
     }
   }
   // R4: the reduced gradients are the same on every rank; so is their norm, taken as the
-  // maximum over ranks to rule out any rounding difference.
-  const double local_norm = optimizer->grad_norm();
+  // maximum over ranks to rule out any rounding difference. The reducer took it while
+  // writing the gradients back; one rank (or a GPU) asks the optimizer.
+  const std::optional<double> reduced_norm = reducer->grad_norm();
+  const double local_norm = reduced_norm ? *reduced_norm : optimizer->grad_norm();
   mine.nonfinite = std::isfinite(local_norm) && std::isfinite(mine.loss_sum) ? 0 : 1;
   mine.stop_signal = stop_requested() || (o.stop_after_step > 0 && step + 1 == o.stop_after_step) ? 1 : 0;
   mine.grad_norm = std::isfinite(local_norm) ? local_norm : 0.0;

@@ -48,8 +48,10 @@ void dropout_pair(const DropoutKey& key, uint32_t base, const float* p, float* p
 // double across blocks): the bias gradient of a Linear layer.
 void column_sums(const float* x, int64_t rows, int64_t cols, int64_t ld, float* out);
 
-// Sum of x[i]^2 (float lanes, double accumulation across blocks).
+// Sum of x[i]^2, accumulated in double.
 double sum_squares(const float* x, int64_t n);
+// y = x, returning sum_squares(x): the gradient norm taken while gradients are copied.
+double copy_sum_squares(const float* x, float* y, int64_t n);
 
 // AdamW (decoupled weight decay, PyTorch's formulation) over n elements:
 //   g = grad * grad_scale; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;

@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <optional>
+
+#include "worker/cpu_kernels.h"
+#include "worker/parallel_chunks.h"
 
 namespace mtdnn::worker {
 
@@ -43,6 +47,8 @@ struct GradReducer::Impl {
     bool rows_noted = false;
   };
   std::optional<RowSparse> sparse;
+  // The row-sparse parameter's reduced rows (or whole gradient) of this step, for the norm.
+  torch::Tensor sparse_reduced;
   std::mutex mutex;  // hooks may run on autograd worker threads (GPU)
   // The hooks this reducer registered, removed with it: the parameters outlive the reducer
   // and a hook left behind would call into freed memory on the next backward.
@@ -97,6 +103,7 @@ struct GradReducer::Impl {
     stats.bytes += reduced.numel() * static_cast<int64_t>(sizeof(float));
     stats.buckets += r.rows_noted ? 2 : 1;
     if (!have) return;
+    sparse_reduced = reduced;  // its other rows are zero: these rows carry all of its norm
     if (r.rows_noted)
       // Every other row is zero here and on every rank: no rank looked it up.
       r.param.mutable_grad().index_copy_(0, rows, reduced);
@@ -204,6 +211,7 @@ void GradReducer::prepare(const std::vector<std::string>& active, bool reduce) {
     MTDNN_CHECK(std::find(impl_->group_names.begin(), impl_->group_names.end(), name) != impl_->group_names.end(),
                 "unknown parameter group '{}'", name);
   impl_->reducing = reduce && impl_->comm != nullptr;
+  grad_norm_.reset();
   impl_->next_launch = 0;
   for (auto& s : impl_->slots) s.reported = false;
   if (impl_->sparse) impl_->sparse->reported = false;
@@ -236,22 +244,60 @@ void GradReducer::finish() {
     if (b.work) b.work->wait();
   stats_.exposed_wait_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   torch::NoGradGuard no_grad;
+  // The averaged gradients go to each parameter's .grad in one parallel pass over fixed
+  // chunks, which also sums their squares: the gradient norm without a second read.
+  struct Pass {
+    const float* from;
+    float* to;  // nullptr: only read (a gradient already in place)
+  };
+  std::vector<Pass> passes;
+  std::vector<int64_t> numels;
+  std::vector<torch::Tensor> keep;  // contiguous copies the pass reads
+  bool cpu = true;
+  auto read_only = [&](const torch::Tensor& t) {
+    keep.push_back(t.contiguous());
+    passes.push_back({keep.back().data_ptr<float>(), nullptr});
+    numels.push_back(t.numel());
+  };
   for (auto& b : m.buckets) {
     if (!b.launched) continue;
     ++stats_.buckets;
     stats_.bytes += b.flat.numel() * static_cast<int64_t>(sizeof(float));
+    cpu = cpu && b.flat.is_cpu();
     for (size_t si : b.slots) {
       Impl::Slot& s = m.slots[si];
-      if (!s.reported) continue;
+      torch::Tensor& grad = s.param.mutable_grad();
+      if (!s.reported) {  // no gradient this micro-step: one kept from an earlier one counts too
+        if (grad.defined() && cpu) read_only(grad);
+        continue;
+      }
       auto reduced = b.flat.narrow(0, s.offset, s.param.numel()).view_as(s.param);
       // AccumulateGrad has added this backward's gradient to .grad after the hook ran:
       // replace the local sum by the global average.
-      if (s.param.grad().defined())
-        s.param.mutable_grad().copy_(reduced);
-      else
-        s.param.mutable_grad() = reduced.clone();
+      if (!grad.defined()) grad = torch::empty_like(s.param, torch::MemoryFormat::Contiguous);
+      if (cpu && grad.is_contiguous()) {
+        passes.push_back({reduced.data_ptr<float>(), grad.data_ptr<float>()});
+        numels.push_back(s.param.numel());
+      } else {
+        grad.copy_(reduced);
+        if (cpu) read_only(grad);
+      }
     }
   }
+  if (m.sparse_reduced.defined()) {
+    cpu = cpu && m.sparse_reduced.is_cpu();
+    if (cpu) read_only(m.sparse_reduced);
+    m.sparse_reduced = torch::Tensor();
+  }
+  const std::vector<Chunk> chunks = chunks_of(numels);
+  std::vector<double> partial(chunks.size(), 0.0);
+  for_each_chunk(chunks, [&](size_t c, const Chunk& k) {
+    const Pass& p = passes[k.tensor];
+    partial[c] = p.to ? kernels::copy_sum_squares(p.from + k.begin, p.to + k.begin, k.size)
+                      : kernels::sum_squares(p.from + k.begin, k.size);
+  });
+  // On a GPU the gradients were copied above and the optimizer takes the norm.
+  grad_norm_ = cpu ? std::optional<double>(std::sqrt(sum_in_order(partial))) : std::nullopt;
   m.reducing = false;
   if (m.sparse) {
     m.sparse->reported = false;

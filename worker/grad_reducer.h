@@ -16,6 +16,7 @@
 #include <torch/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,12 @@ class GradReducer {
   // reduces the parameter whole.
   void note_rows(const torch::Tensor& ids);
 
+  // The L2 norm of every gradient the last finish() left in the reduced groups (the row-sparse
+  // parameter's included), taken while writing them back; the same on every rank. None when
+  // that finish() reduced nothing (one rank, an accumulation micro-step) or on a GPU: the
+  // optimizer's grad_norm() then takes it.
+  std::optional<double> grad_norm() const { return grad_norm_; }
+
   const ReducerStats& stats() const { return stats_; }
   size_t num_buckets() const;
 
@@ -66,6 +73,7 @@ class GradReducer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   ReducerStats stats_;
+  std::optional<double> grad_norm_;
 };
 
 }  // namespace mtdnn::worker

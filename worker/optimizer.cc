@@ -8,11 +8,12 @@
 #include <utility>
 #include <vector>
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "common/enum_names.h"
 #include "common/error.h"
+#include "worker/cpu_kernels.h"
+#include "worker/parallel_chunks.h"
 
 // Lets GCC vectorise sqrt in the AdamW and LAMB kernels (no errno to set: v >= 0 always).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -24,8 +25,6 @@
 namespace mtdnn::worker {
 
 namespace {
-
-constexpr int64_t kGrain = 1 << 15;  // elements per parallel chunk
 
 struct StepScalars {
   float decay;       // 1 - lr wd (1 when the parameter is not decayed)
@@ -95,35 +94,6 @@ MTDNN_NO_MATH_ERRNO std::pair<double, double> lamb_moments_kernel(const StepScal
 MTDNN_NO_MATH_ERRNO void lamb_step_kernel(const StepScalars& s, float step, float* __restrict p,
                                           const float* __restrict m, const float* __restrict v, int64_t n) {
   for (int64_t i = 0; i < n; ++i) p[i] -= step * lamb_direction(s, p[i], m[i], v[i]);
-}
-
-double sum_squares(const float* x, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
-  return s;
-}
-
-// Fixed chunks of kGrain elements over a list of tensors, in tensor order: one parallel
-// region runs them all (no fork and join per parameter: BERT-mini has 46 parameters, most
-// of them small), and per-chunk partial sums added in chunk order give the same value on
-// any thread count.
-struct Chunk {
-  size_t tensor;
-  int64_t begin, size;
-};
-
-std::vector<Chunk> chunks_of(const std::vector<int64_t>& numels) {
-  std::vector<Chunk> out;
-  for (size_t t = 0; t < numels.size(); ++t)
-    for (int64_t b = 0; b < numels[t]; b += kGrain) out.push_back({t, b, std::min(kGrain, numels[t] - b)});
-  return out;
-}
-
-template <typename Fn>
-void for_each_chunk(const std::vector<Chunk>& chunks, Fn&& fn) {
-  at::parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) fn(static_cast<size_t>(c), chunks[static_cast<size_t>(c)]);
-  });
 }
 
 constexpr EnumName<OptimizerKind> kOptimizerNames[] = {
@@ -235,11 +205,9 @@ double Optimizer::grad_norm() const {
   const std::vector<Chunk> chunks = chunks_of(numels);
   std::vector<double> partial(chunks.size(), 0.0);
   for_each_chunk(chunks, [&](size_t c, const Chunk& k) {
-    partial[c] = sum_squares(grads[k.tensor].data_ptr<float>() + k.begin, k.size);
+    partial[c] = kernels::sum_squares(grads[k.tensor].data_ptr<float>() + k.begin, k.size);
   });
-  double total = 0;
-  for (double p : partial) total += p;  // fixed order
-  return std::sqrt(total);
+  return std::sqrt(sum_in_order(partial));
 }
 
 void Optimizer::step(double lr, double grad_scale) {

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "comm/grad_comm.h"
 #include "mpi_test_support.h"
 #include "worker/execution.h"
@@ -102,6 +104,26 @@ struct Toy {
   }
 };
 
+// The L2 norm over every gradient the groups hold, in double.
+double norm_of_grads(const std::vector<worker::ParamGroup>& groups) {
+  double sum = 0;
+  for (const auto& g : groups)
+    for (const auto& p : g.params)
+      if (p.grad().defined()) sum += p.grad().cpu().to(torch::kDouble).pow(2).sum().item<double>();
+  return std::sqrt(sum);
+}
+
+// The reducer's norm, taken while it wrote the gradients back, against `want` (on CPU; on
+// a GPU it leaves the norm to the optimizer).
+void expect_reducer_norm(const worker::GradReducer& reducer, double want, torch::Device device) {
+  if (device.is_cuda()) {
+    EXPECT_FALSE(reducer.grad_norm().has_value());
+    return;
+  }
+  ASSERT_TRUE(reducer.grad_norm().has_value());
+  EXPECT_NEAR(*reducer.grad_norm(), want, 1e-5 * want);
+}
+
 // Rows [begin, end) of this rank's contiguous, as-even-as-possible slice of n rows.
 std::pair<int64_t, int64_t> slice(int64_t n, int rank, int world) {
   return {n * rank / world, n * (rank + 1) / world};
@@ -152,6 +174,7 @@ TEST_P(Backends, ReducedGradientsEqualTheGlobalBatchGradient) {
           << a[g].name << " param " << i << "\n" << (a[g].params[i].grad().cpu() - r[g].params[i].grad()).abs().max();
     }
   for (auto& p : a[2].params) EXPECT_FALSE(p.grad().defined()) << "the inactive head received a gradient";
+  expect_reducer_norm(reducer, norm_of_grads(r), device_);
   if (mpi.size() > 1) {
     EXPECT_GT(reducer.stats().buckets, 0);
   }
@@ -234,6 +257,7 @@ TEST_P(Backends, RowSparseEmbeddingGradientEqualsTheDenseOne) {
     EXPECT_TRUE(torch::allclose(toy.emb->weight.grad().cpu(), ref.emb->weight.grad(), 1e-5, 1e-7)) << "note " << note;
     EXPECT_TRUE(torch::allclose(toy.head->weight.grad().cpu(), ref.head->weight.grad(), 1e-5, 1e-7)) << "note " << note;
     EXPECT_EQ(toy.emb->weight.grad().narrow(0, looked_up, vocab - looked_up).abs().max().item<float>(), 0.0f);
+    expect_reducer_norm(reducer, norm_of_grads(ref.groups()), device_);
     if (mpi.size() > 1) {
       const int64_t dense_bytes = vocab * hidden * 4;
       if (note)
