@@ -357,20 +357,6 @@ MTDNN_CLONES double sum_squares(const float* x, int64_t n) { return sum_squares_
 
 MTDNN_CLONES double copy_sum_squares(const float* x, float* y, int64_t n) { return sum_squares_copy(x, y, n); }
 
-// Written element by element: with -O3 -fno-math-errno GCC vectorises sqrt and division.
-MTDNN_CLONES void adamw(const AdamWStep& s, float* __restrict param, const float* __restrict grad,
-                        float* __restrict m, float* __restrict v, int64_t n) {
-  const float b1 = s.beta1, b2 = s.beta2, c1 = 1.0f - s.beta1, c2 = 1.0f - s.beta2;
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = grad[i] * s.grad_scale;
-    const float mi = b1 * m[i] + c1 * g;
-    const float vi = b2 * v[i] + c2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = param[i] * s.decay - s.step_size * mi / (std::sqrt(vi) * s.inv_sqrt_bias2 + s.eps);
-  }
-}
-
 MTDNN_CLONES void exp(const float* x, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + kW <= n; i += kW) store(y + i, vexp(load(x + i)));

@@ -53,16 +53,6 @@ double sum_squares(const float* x, int64_t n);
 // y = x, returning sum_squares(x): the gradient norm taken while gradients are copied.
 double copy_sum_squares(const float* x, float* y, int64_t n);
 
-// AdamW (decoupled weight decay, PyTorch's formulation) over n elements:
-//   g = grad * grad_scale; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
-//   p = p * decay - step_size * m / (sqrt(v) * inv_sqrt_bias2 + eps)
-// with decay = 1 - lr * weight_decay, step_size = lr / (1 - b1^t),
-// inv_sqrt_bias2 = 1 / sqrt(1 - b2^t).
-struct AdamWStep {
-  float grad_scale, beta1, beta2, decay, step_size, inv_sqrt_bias2, eps;
-};
-void adamw(const AdamWStep& s, float* param, const float* grad, float* m, float* v, int64_t n);
-
 // y = exp(x) for n floats (exposed for tests): within 2 ulp of std::exp on [-87.3, 88.37],
 // 0 below -87.3, exp(88.376) above (callers pass x <= 0).
 void exp(const float* x, float* y, int64_t n);
