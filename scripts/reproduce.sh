@@ -189,11 +189,11 @@ while read -r name rest; do
   deps[$name]=$rest
   state[$name]=$([ -f "$out/$name/result.json" ] && echo done || echo pending)
 done < <("$py" "$helper" cells $mode)
-todo=0
-for c in "${cells[@]}"; do [ "${state[$c]}" = done ] || todo=$((todo + 1)); done
+remaining=0
+for c in "${cells[@]}"; do [ "${state[$c]}" = done ] || remaining=$((remaining + 1)); done
 
 # --- the estimate, from step rates measured here and now -------------------------------------------
-if [ "$todo" -gt 0 ] || [ "$plan_only" = 1 ]; then
+if [ "$remaining" -gt 0 ] || [ "$plan_only" = 1 ]; then
   echo
   echo "Measuring step rates (a few short runs in $out/probe)..."
   rm -rf "$out/probe"
@@ -217,9 +217,9 @@ fi
 if [ "$plan_only" = 1 ]; then exit 0; fi
 
 # --- the runs: up to --jobs at a time, each once what it starts from is there ----------------------
-if [ "$todo" -gt 0 ]; then
+if [ "$remaining" -gt 0 ]; then
   echo
-  echo "Running $todo of ${#cells[@]} runs, $jobs at a time (logs: $out/<run>/train.log)"
+  echo "Running $remaining of ${#cells[@]} runs, $jobs at a time (logs: $out/<run>/train.log)"
 fi
 started_at=$(date +%s)
 declare -A pid_cell
@@ -250,13 +250,13 @@ while :; do
   finished=$((finished + 1))
   if [ "$rc" = 0 ]; then
     state[$c]=done
-    echo "[$finished/$todo] $c: $("$py" "$helper" cell-line "$out/$c")"
+    echo "[$finished/$remaining] $c: $("$py" "$helper" cell-line "$out/$c")"
   else
     state[$c]=failed
     failed=$((failed + 1))
   fi
 done
-if [ "$todo" -gt 0 ]; then
+if [ "$remaining" -gt 0 ]; then
   echo $(( $(date +%s) - started_at )) > "$out/wall.seconds"
   echo "Runs took $(( $(date +%s) - started_at )) s of wall clock."
 fi
