@@ -22,44 +22,31 @@
 
 namespace mtdnn::worker::compat {
 
-inline bool autocast_enabled(c10::DeviceType device) {
+// Autocast's switch and dtype per device type.
 #if MTDNN_TORCH_AT_LEAST(2, 4)
-  return at::autocast::is_autocast_enabled(device);
-#else
-  return device == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-#endif
-}
-
+inline bool autocast_enabled(c10::DeviceType device) { return at::autocast::is_autocast_enabled(device); }
 inline void set_autocast_enabled(c10::DeviceType device, bool enabled) {
-#if MTDNN_TORCH_AT_LEAST(2, 4)
   at::autocast::set_autocast_enabled(device, enabled);
-#else
-  if (device == c10::DeviceType::CUDA)
-    at::autocast::set_enabled(enabled);
-  else
-    at::autocast::set_cpu_enabled(enabled);
-#endif
 }
-
-inline at::ScalarType autocast_dtype(c10::DeviceType device) {
-#if MTDNN_TORCH_AT_LEAST(2, 4)
-  return at::autocast::get_autocast_dtype(device);
-#else
-  return device == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
-                                         : at::autocast::get_autocast_cpu_dtype();
-#endif
-}
-
+inline at::ScalarType autocast_dtype(c10::DeviceType device) { return at::autocast::get_autocast_dtype(device); }
 inline void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
-#if MTDNN_TORCH_AT_LEAST(2, 4)
   at::autocast::set_autocast_dtype(device, dtype);
-#else
-  if (device == c10::DeviceType::CUDA)
-    at::autocast::set_autocast_gpu_dtype(dtype);
-  else
-    at::autocast::set_autocast_cpu_dtype(dtype);
-#endif
 }
+#else
+inline bool is_cuda(c10::DeviceType device) { return device == c10::DeviceType::CUDA; }
+inline bool autocast_enabled(c10::DeviceType device) {
+  return is_cuda(device) ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+inline void set_autocast_enabled(c10::DeviceType device, bool enabled) {
+  is_cuda(device) ? at::autocast::set_enabled(enabled) : at::autocast::set_cpu_enabled(enabled);
+}
+inline at::ScalarType autocast_dtype(c10::DeviceType device) {
+  return is_cuda(device) ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+inline void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
+  is_cuda(device) ? at::autocast::set_autocast_gpu_dtype(dtype) : at::autocast::set_autocast_cpu_dtype(dtype);
+}
+#endif
 
 // Nesting and the cast cache: the same calls in both generations. The cache holds the
 // low-precision copies of leaf weights; it must be cleared when the outermost autocast
