@@ -132,12 +132,14 @@ grep -v '^total:' "$data/summary.txt" | sed 's/^/  /'
 # --- one run of mtdnn-train per cell ---------------------------------------------------------------
 # train_cell NAME ARGS...: skipped when NAME/result.json exists; otherwise trains (continuing
 # from the cell's checkpoint after an interruption) and writes result.json from metrics.jsonl.
+# $cell_threads intra-op threads (1, but stage 1's run, alone, has every job's core).
+cell_threads=1
 train_cell() {
   local name=$1 dir=$out/$1 start
   shift
   [ -f "$dir/result.json" ] && return 0
   mkdir -p "$dir"
-  local args=(--data "$data" --max-seq-len "$max_seq_len" --threads 1 --log-every 200 --eval-every 0
+  local args=(--data "$data" --max-seq-len "$max_seq_len" --threads "$cell_threads" --log-every 200 --eval-every 0
               --checkpoint-minutes 10 --keep-checkpoints 1 --resume auto --out "$dir" "$@")
   printf '%q ' "$bin/mtdnn-train" "${args[@]}" > "$dir/command.txt"
   echo >> "$dir/command.txt"
@@ -160,7 +162,7 @@ run_cell() {
   local s=${seed#seed}
   case "$name" in
     pretrain)
-      train_cell pretrain --task-def "$out/pretrain.yml" --tasks corpus --bert-config "$out/bert.json" \
+      cell_threads=$jobs train_cell pretrain --task-def "$out/pretrain.yml" --tasks corpus --bert-config "$out/bert.json" \
         --optimizer lamb --lr "$pt_lr" --warmup "$pt_warmup" --batch-size "$pt_batch" --max-steps "$pt_steps" \
         --epochs 1000 --seed "$pt_seed" ;;
     mtdnn/*/refine)
@@ -202,28 +204,44 @@ if [ "$remaining" -gt 0 ] || [ "$plan_only" = 1 ]; then
     local name=$1 start
     shift
     start=$(date +%s.%N)
-    "$bin/mtdnn-train" --data "$data" --max-seq-len "$max_seq_len" --threads 1 --resume never \
+    "$bin/mtdnn-train" --data "$data" --max-seq-len "$max_seq_len" --resume never \
       --out "$out/probe/$name" "$@" > "$out/probe/$name.log" 2>&1 \
       || { tail -n 5 "$out/probe/$name.log" >&2; echo "reproduce: the $name probe failed" >&2; exit 1; }
     awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }' > "$out/probe/$name.seconds"
   }
+  # Each probe runs as its runs will: stage 1 alone on $jobs threads, the GLUE runs side by
+  # side on one thread each (they share the memory bandwidth).
   probe pretrain --task-def "$out/pretrain.yml" --tasks corpus --bert-config "$out/bert.json" --optimizer lamb \
-    --batch-size "$pt_batch" --max-steps 20 --epochs 1000 --log-every 10
-  probe sst "${glue_args[@]}" --tasks sst --bert-config "$out/bert.json" --max-steps 60 --log-every 30
-  probe rte "${glue_args[@]}" --tasks rte --bert-config "$out/bert.json" --max-steps 30 --log-every 15
+    --batch-size "$pt_batch" --max-steps 20 --epochs 1000 --log-every 10 --threads "$jobs"
+  probe sst "${glue_args[@]}" --tasks sst --bert-config "$out/bert.json" --max-steps 60 --log-every 30 --threads 1 &
+  sst_probe=$!
+  if [ "$jobs" -lt 2 ]; then wait "$sst_probe" || exit 1; fi
+  probe rte "${glue_args[@]}" --tasks rte --bert-config "$out/bert.json" --max-steps 30 --log-every 15 --threads 1
+  if [ "$jobs" -ge 2 ]; then wait "$sst_probe" || exit 1; fi
   "$py" "$helper" estimate "$out" $mode "$jobs"
   rm -rf "$out"/probe/*/checkpoints "$out"/probe/*/model  # the rates are in estimate.json
 fi
 if [ "$plan_only" = 1 ]; then exit 0; fi
 
-# --- the runs: up to --jobs at a time, each once what it starts from is there ----------------------
+# --- the runs: stage 1 alone on every core (half of the runs wait for it), then up to --jobs at
+# a time, one core each, each once what it starts from is there ------------------------------------
 if [ "$remaining" -gt 0 ]; then
   echo
-  echo "Running $remaining of ${#cells[@]} runs, $jobs at a time (logs: $out/<run>/train.log)"
+  echo "Running $remaining of ${#cells[@]} runs: stage 1 on $jobs threads, then $jobs at a time (logs: $out/<run>/train.log)"
 fi
 started_at=$(date +%s)
 declare -A pid_cell
 running=0 finished=0 failed=0
+if [ "${state[pretrain]}" = pending ]; then
+  finished=1
+  if run_cell pretrain; then
+    state[pretrain]=done
+    echo "[$finished/$remaining] pretrain: $("$py" "$helper" cell-line "$out/pretrain")"
+  else
+    state[pretrain]=failed
+    failed=1
+  fi
+fi
 while :; do
   for c in "${cells[@]}"; do
     [ "$running" -lt "$jobs" ] || break

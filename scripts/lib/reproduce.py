@@ -150,11 +150,15 @@ def cell_seconds(mode, out, summary):
 
 
 def schedule(mode, seconds, done, jobs):
-    """Wall seconds of the runner's greedy schedule: start the first ready cell whenever a job is free."""
+    """Wall seconds of the runner's schedule: stage 1 alone (on every job's core), then the
+    first ready cell whenever a job is free."""
     finish, running, t = {}, [], 0.0
     pending = [(n, d) for n, d in cells(mode) if n not in done]
     for n in done:
         finish[n] = 0.0
+    if "pretrain" not in done:
+        t = finish["pretrain"] = seconds["pretrain"]
+        pending = [(n, d) for n, d in pending if n != "pretrain"]
     while pending or running:
         started = True
         while started and len(running) < jobs:
@@ -183,13 +187,15 @@ def cmd_estimate(out, mode, jobs):
         seconds, steps, rates = cell_seconds(m, out, summary)
         done = {n for n, _ in cells(m) if m == mode and (out / n / "result.json").exists()}
         pending = [n for n, _ in cells(m) if n not in done]
-        core = sum(seconds[n] for n in pending)
+        # stage 1's run holds every job's core
+        core = sum(seconds[n] * (jobs if n == "pretrain" else 1) for n in pending)
         wall = schedule(m, seconds, done, jobs)
         est[m] = {"cells": len(cells(m)), "done": len(done), "core_seconds": core, "wall_seconds": wall,
                   "jobs": jobs, "rates": rates, "steps": steps, "seconds": seconds}
         if m == mode:
-            lines.append(f"Measured on this machine (one thread per run): stage 1 {1 / rates['pretrain_s_per_step']:.2f} "
-                         f"steps/s (batch {plan(m)['pt_batch']}); stages 2-3 per step "
+            lines.append(f"Measured on this machine: stage 1 {1 / rates['pretrain_s_per_step']:.2f} steps/s (batch "
+                         f"{plan(m)['pt_batch']}, alone on {jobs} thread(s)); stages 2-3 per step ({jobs} run(s) side "
+                         "by side, one thread each) "
                          + ", ".join(f"{TASK_NAMES[t]} {rates['s_per_step'][t]:.3f} s" for t in TASKS)
                          + f"; {rates['run_overhead_s']:.1f} s per run besides its steps (start-up, evaluation, saving)")
             stages = {"stage 1 (pretraining)": [n for n in pending if n == "pretrain"],
@@ -198,12 +204,12 @@ def cmd_estimate(out, mode, jobs):
             for stage, names in stages.items():
                 if names:
                     lines.append(f"  {stage:34s} {len(names):3d} runs {sum(steps[n] for n in names):8.0f} steps "
-                                 f"{sum(seconds[n] for n in names) / 60:7.1f} core-min")
-            lines.append(f"Estimate ({m}, {len(pending)} of {len(cells(m))} runs to go): {core / 3600:.2f} core-hours, "
-                         f"about {hours(wall)} with {jobs} parallel job(s) of one core each")
+                                 f"{sum(seconds[n] for n in names) / 60:7.1f} min of runs")
+            lines.append(f"Estimate ({m}, {len(pending)} of {len(cells(m))} runs to go): about {hours(wall)} on "
+                         f"{jobs} core(s): stage 1 alone, then {jobs} run(s) at a time")
         else:
-            lines.append(f"The full run (scripts/reproduce.sh) would take about {hours(wall)} with {jobs} parallel "
-                         f"job(s) ({core / 3600:.2f} core-hours) at these rates")
+            lines.append(f"The full run (scripts/reproduce.sh) would take about {hours(wall)} on {jobs} core(s) at "
+                         "these rates")
     write_json(out / "estimate.json", est)
     print("\n".join(lines))
 
