@@ -158,6 +158,7 @@ struct Trainer::Impl {
   worker::ExecutionOptions exec;  // device and precision of this rank (--device, --precision)
   comm::CommBackend backend = comm::CommBackend::kMpi;  // --backend, auto resolved
   int threads = 1;       // intra-op threads of this rank
+  std::string cpu_runtime;  // what configure_cpu_runtime set (CPU execution)
   int usable_cores = 1;  // the cores its CPU affinity allows
   int node_share = 1;    // the node's cores / ranks on the node
 
@@ -308,7 +309,10 @@ nlohmann::ordered_json Trainer::Impl::resolved_config() const {
 
 void Trainer::Impl::build_model() {
   if (model) return;
-  torch::set_num_threads(threads);
+  if (exec.cuda())
+    torch::set_num_threads(threads);
+  else
+    cpu_runtime = worker::configure_cpu_runtime({threads});
   worker::use_device(exec);
   seed_for_weights(o.seed);
   // Built and initialised on the CPU (the same weights on any device), then moved.
@@ -876,6 +880,7 @@ TrainResult Trainer::run() {
     log_info("training {} on {} rank(s) x {} thread(s) (rank 0 may use {} core(s); {}, backend {}): {} steps ({} "
              "warm-up), {} parameters", m.task_names(), m.plane.size(), m.threads, m.usable_cores, m.exec.describe(),
              comm::to_string(m.backend), m.total, m.warmup, m.optimizer->params().size());
+    if (!m.cpu_runtime.empty()) log_info("CPU runtime: {}", m.cpu_runtime);
     for (const auto& s : m.not_preprocessed) log_info("{}: not preprocessed, not evaluated", s);
   }
   TrainResult result;

@@ -95,8 +95,16 @@ std::string configure_cpu_runtime(const CpuRuntimeOptions& options) {
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
     mallopt(M_TOP_PAD, 64 << 20);
   }
-  return "intra-op threads " + std::to_string(options.threads) + ", GEMMs by " +
-         gemm_backend_name() + ", " + blas_note + (options.keep_heap ? ", heap kept (no mmap)" : "");
+  bool flushed = false;
+  if (options.flush_denormals) {
+    // The mode is per thread: set it on the calling thread and on each thread of the pool
+    // (one index per thread).
+    flushed = at::globalContext().setFlushDenormal(true);
+    at::parallel_for(0, options.threads, 1, [](int64_t, int64_t) { at::globalContext().setFlushDenormal(true); });
+  }
+  return "intra-op threads " + std::to_string(options.threads) + ", GEMMs by " + gemm_backend_name() + ", " +
+         blas_note + (options.keep_heap ? ", heap kept (no mmap)" : "") +
+         (flushed ? ", subnormals flushed to zero" : "");
 }
 
 int blas_threads() { return backends().get_threads ? backends().get_threads() : 1; }

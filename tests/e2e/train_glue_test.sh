@@ -41,7 +41,8 @@ grep -q '"total-steps": 1000' "$work/dry-run.txt" || fail "dry run: no total ste
 grep -q '^sst ' "$work/dry-run.txt" || fail "dry run: no per-task batches"
 
 start=$(date +%s)
-mpirun -np 2 --oversubscribe --bind-to none "$bin/mtdnn-train" --config "$work/train.ini" > "$work/train.out"
+mpirun -np 2 --oversubscribe --bind-to none "$bin/mtdnn-train" --config "$work/train.ini" > "$work/train.out" \
+  2> >(tee "$work/train.err" >&2)
 echo "training took $(( $(date +%s) - start )) s"
 cat "$work/train.out" | tail -n 8
 
@@ -51,6 +52,8 @@ for f in model.safetensors config.json task_def.yml training.json; do
   [ -f "$out/model/$f" ] || fail "model/$f missing"
 done
 grep -q '"type":"train"' "$out/metrics.jsonl" || fail "no training records"
+# The CPU runtime of the training ranks (worker/cpu_runtime.h), subnormals flushed included.
+grep -q 'CPU runtime: .*heap kept.*subnormals flushed to zero' "$work/train.err" || fail "CPU runtime not configured"
 acc=$(python3 - "$out/metrics.jsonl" <<'PY'
 import json, sys
 acc = None
