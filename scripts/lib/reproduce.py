@@ -391,9 +391,10 @@ def markdown(results):
     s = results["seconds"]
     out += ["", f"Every run's command line is in its folder (`command.txt`), with `metrics.jsonl`, "
             f"`predictions/` (submission and scores files) and `model/` (quick runs: only the pretrained and "
-            f"refined ones). Runs took {s['runs_total'] / 3600:.2f} "
-            f"core-hours in all" + (f"; the estimate before starting was {hours(s['estimated_wall'])} of wall clock"
-                                     if s["estimated_wall"] else "") + ".", ""]
+            f"refined ones). The runs' wall-clock times add up to {s['runs_total'] / 3600:.2f} h (the "
+            f"pretraining's on all the cores, the others' on one each)" + (
+                f"; the estimate before starting was {hours(s['estimated_wall'])} of wall clock"
+                if s["estimated_wall"] else "") + ".", ""]
     return "\n".join(out)
 
 
@@ -447,7 +448,8 @@ def cmd_readme(out):
     print()
     print("![dev metrics per task and setting, each seed a dot](docs/images/reproduce.png)")
     print()
-    print(f"Setup: {describe(results)}. The runs took {results['seconds']['runs_total'] / 3600:.1f} core-hours.")
+    print(f"Setup: {describe(results)}. The runs' wall-clock times add up to "
+          f"{results['seconds']['runs_total'] / 3600:.1f} h.")
 
 
 def main(argv):
