@@ -253,7 +253,9 @@ void GradReducer::finish() {
   std::vector<Pass> passes;
   std::vector<int64_t> numels;
   std::vector<torch::Tensor> keep;  // contiguous copies the pass reads
-  bool cpu = true;
+  // Buckets live on the parameters' device; on a GPU the gradients are copied with tensor
+  // operations and the optimizer takes the norm.
+  const bool cpu = m.buckets.empty() || m.buckets.front().flat.is_cpu();
   auto read_only = [&](const torch::Tensor& t) {
     keep.push_back(t.contiguous());
     passes.push_back({keep.back().data_ptr<float>(), nullptr});
@@ -263,7 +265,6 @@ void GradReducer::finish() {
     if (!b.launched) continue;
     ++stats_.buckets;
     stats_.bytes += b.flat.numel() * static_cast<int64_t>(sizeof(float));
-    cpu = cpu && b.flat.is_cpu();
     for (size_t si : b.slots) {
       Impl::Slot& s = m.slots[si];
       torch::Tensor& grad = s.param.mutable_grad();
@@ -284,11 +285,8 @@ void GradReducer::finish() {
       }
     }
   }
-  if (m.sparse_reduced.defined()) {
-    cpu = cpu && m.sparse_reduced.is_cpu();
-    if (cpu) read_only(m.sparse_reduced);
-    m.sparse_reduced = torch::Tensor();
-  }
+  if (m.sparse_reduced.defined() && cpu) read_only(m.sparse_reduced);
+  m.sparse_reduced = torch::Tensor();
   const std::vector<Chunk> chunks = chunks_of(numels);
   std::vector<double> partial(chunks.size(), 0.0);
   for_each_chunk(chunks, [&](size_t c, const Chunk& k) {
@@ -296,7 +294,6 @@ void GradReducer::finish() {
     partial[c] = p.to ? kernels::copy_sum_squares(p.from + k.begin, p.to + k.begin, k.size)
                       : kernels::sum_squares(p.from + k.begin, k.size);
   });
-  // On a GPU the gradients were copied above and the optimizer takes the norm.
   grad_norm_ = cpu ? std::optional<double>(std::sqrt(sum_in_order(partial))) : std::nullopt;
   m.reducing = false;
   if (m.sparse) {
