@@ -3,6 +3,8 @@
 // benchmark adds its own options after these.
 #pragma once
 
+#include <string>
+
 #include <boost/program_options.hpp>
 
 #include "worker/bert_config.h"
@@ -16,11 +18,18 @@ struct ModelBenchOptions {
   int gemm = 2048;  // size of the square matrix products that measure the peak
 };
 
-// The benchmark's options: USAGE as the description's caption, then --help and --layers
-// --hidden --heads --intermediate --vocab --batch --seq --steps --warmup --seed --gemm.
-inline boost::program_options::options_description model_bench_options(const char* usage, ModelBenchOptions& o) {
+// The benchmark's options: a caption naming the program, what it times and the lines every
+// model benchmark prints, then --help and --layers --hidden --heads --intermediate --vocab
+// --batch --seq --steps --warmup --seed --gemm.
+inline boost::program_options::options_description model_bench_options(const std::string& program,
+                                                                       const std::string& times,
+                                                                       ModelBenchOptions& o) {
   namespace po = boost::program_options;
-  po::options_description desc(usage);
+  po::options_description desc(
+      program + ": training steps of " + times +
+      ".\nPrints the peer script's line (steps/s S tokens/s T sequences/s Q padded_tokens/s P; tokens =\n"
+      "real tokens), then the matrix-product peak measured in the same run and the model-FLOPs\n"
+      "utilisation against it.\n\nOptions");
   worker::BertConfig& c = o.config;
   desc.add_options()
       ("help,h", "print this help")

@@ -36,17 +36,13 @@ struct Args : mtdnn::bench::ModelBenchOptions {  // BERT-base unless changed
   std::string device = "cuda", precision = "bf16";
 };
 
-constexpr const char* kUsage =
-    "mtdnn-bench-gpu-torch: training steps of the model on a GPU (BERT-base, length 128, bf16 by default).\n"
-    "Prints per batch size: steps/s S tokens/s T sequences/s Q padded_tokens/s P, then the matrix-product\n"
-    "peak measured in the same run and the model-FLOPs utilisation against it.\n\nOptions";
-
 Args parse(int argc, char** argv) {
   Args a;
   a.warmup = 5;
   a.gemm = 8192;
   a.config = bert_base_config();
-  po::options_description desc = mtdnn::bench::model_bench_options(kUsage, a);
+  po::options_description desc = mtdnn::bench::model_bench_options(
+      "mtdnn-bench-gpu-torch", "the model on a GPU (BERT-base, length 128, bf16 by default), per batch size", a);
   desc.add_options()
       ("max-batch", po::bool_switch(&a.max_batch), "also the largest of batch x 2^k that fits in memory")
       ("device", po::value(&a.device)->default_value(a.device), "cuda, or cpu (a smoke test)")

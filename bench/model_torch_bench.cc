@@ -38,17 +38,13 @@ struct Args : mtdnn::bench::ModelBenchOptions {  // BERT-mini unless changed
   bool dropout = true;
 };
 
-constexpr const char* kUsage =
-    "mtdnn-bench-model-torch: training steps of the C++ model on a fixed workload.\n"
-    "Prints: steps/s S tokens/s T sequences/s Q padded_tokens/s P (tokens = real tokens),\n"
-    "then the GEMM peak, the model GFLOP per step and the MFU against the peak.\n\nOptions";
-
 Args parse(int argc, char** argv) {
   Args a;
   a.config = bert_mini_config();
   bool reference_ops = false, no_runtime = false, no_dropout = false;
   BertConfig& c = a.config;
-  po::options_description desc = mtdnn::bench::model_bench_options(kUsage, a);
+  po::options_description desc = mtdnn::bench::model_bench_options(
+      "mtdnn-bench-model-torch", "the C++ model on a fixed workload (BERT-mini unless changed)", a);
   desc.add_options()
       ("lengths", po::value(&a.lengths), "folder of <TASK>.txt real row lengths (GLUE batch shapes)")
       ("threads", po::value(&a.threads)->default_value(a.threads), "intra-op threads")

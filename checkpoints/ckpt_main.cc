@@ -25,17 +25,7 @@ using namespace mtdnn::checkpoints;
 
 namespace {
 
-constexpr const char* kUsage =
-    "mtdnn-ckpt: inspect, verify and convert mtdnn checkpoints\n\n"
-    "Usage: mtdnn-ckpt COMMAND [options] (mtdnn-ckpt COMMAND --help for each)\n\n"
-    "Commands:\n"
-    "  inspect DIR            step, epoch, tasks, tensors and config of a checkpoint\n"
-    "  verify DIR             checksums and completeness; exit 1 naming each problem\n"
-    "  export-hf DIR OUT      the model as a Hugging Face BERT (model.safetensors + config.json)\n"
-    "  import-hf MODEL_DIR OUT  an initial checkpoint (step 0) from a Hugging Face BERT\n\n"
-    "DIR is a checkpoint folder (ckpt-<step>) or a checkpoint root (then the checkpoint\n"
-    "`latest` names, or the newest valid one; verify checks every checkpoint of a root).\n";
-
+// A sub-command's command line: its options (captioned with its help) and positional names.
 struct Command {
   po::options_description desc;
   po::positional_options_description positional;
@@ -98,12 +88,9 @@ std::string tasks_text(const json& meta) {
   return out.empty() ? "(none recorded)" : fmt::format("{}", fmt::join(out, ", "));
 }
 
-int cmd_inspect(int argc, char** argv) {
+int cmd_inspect(Command& c, int argc, char** argv) {
   std::string dir;
   bool list_tensors = false, as_json = false;
-  Command c{po::options_description(
-      "mtdnn-ckpt inspect: summarise a checkpoint\n\n"
-      "Usage: mtdnn-ckpt inspect DIR [--tensors] [--json]\n\nOptions"), {}, {}};
   add_dir_argument(c, &dir);
   c.desc.add_options()
       ("tensors", po::bool_switch(&list_tensors), "list every tensor: name, dtype, shape, bytes")
@@ -169,14 +156,9 @@ int cmd_inspect(int argc, char** argv) {
   return 0;
 }
 
-int cmd_verify(int argc, char** argv) {
+int cmd_verify(Command& c, int argc, char** argv) {
   std::string dir;
   bool quick = false;
-  Command c{po::options_description(
-      "mtdnn-ckpt verify: check a checkpoint (or every checkpoint of a root) for completeness\n"
-      "and integrity: DONE marker, meta.json digest, format, sizes, header, every tensor's\n"
-      "SHA-256. Prints one line per problem naming the file and tensor; exit 1 on any.\n\n"
-      "Usage: mtdnn-ckpt verify DIR [--quick]\n\nOptions"), {}, {}};
   add_dir_argument(c, &dir);
   c.desc.add_options()
       ("quick", po::bool_switch(&quick), "skip the tensor checksums (structure only)");
@@ -223,15 +205,8 @@ int cmd_verify(int argc, char** argv) {
   return bad ? 1 : 0;
 }
 
-int cmd_export_hf(int argc, char** argv) {
+int cmd_export_hf(Command& c, int argc, char** argv) {
   std::string dir, out;
-  Command c{po::options_description(
-      "mtdnn-ckpt export-hf: write a checkpoint's model as a Hugging Face BERT directory:\n"
-      "model.safetensors (encoder under BertModel keys, task heads under heads.<task>.; with\n"
-      "a masked-LM head a BertForPreTraining: encoder under bert., masked-LM / next-sentence\n"
-      "heads under cls.*), config.json, and mtdnn.json (the head\n"
-      "descriptions, so that import-hf can restore the heads too).\n\n"
-      "Usage: mtdnn-ckpt export-hf DIR OUT\n\nOptions"), {}, {}};
   add_dir_argument(c, &dir);
   c.desc.add_options()
       ("out", po::value(&out)->required(), "output folder, created when missing (positional)");
@@ -246,16 +221,10 @@ int cmd_export_hf(int argc, char** argv) {
   return 0;
 }
 
-int cmd_import_hf(int argc, char** argv) {
+int cmd_import_hf(Command& c, int argc, char** argv) {
   std::string model_dir, out;
   int64_t step = 0;
   bool force = false;
-  Command c{po::options_description(
-      "mtdnn-ckpt import-hf: make an initial checkpoint (model tensors only, step 0, meta.kind\n"
-      "\"init\") from a Hugging Face BERT directory (model.safetensors + config.json; with an\n"
-      "mtdnn.json from export-hf, the task heads too). Loading is strict: a missing,\n"
-      "unexpected or mis-shaped tensor is an error naming it.\n\n"
-      "Usage: mtdnn-ckpt import-hf MODEL_DIR OUT [--force]\n\nOptions"), {}, {}};
   c.desc.add_options()
       ("model-dir", po::value(&model_dir)->required(), "Hugging Face model folder (positional)")
       ("out", po::value(&out)->required(), "checkpoint root to write ckpt-<step> into (positional)")
@@ -274,16 +243,59 @@ int cmd_import_hf(int argc, char** argv) {
   return 0;
 }
 
+// One sub-command: its line in mtdnn-ckpt --help, the rest of its own --help, and its code.
+struct SubCommand {
+  const char* name;
+  const char* arguments;  // its positional arguments
+  const char* summary;    // one line
+  const char* details;    // for its own --help
+  int (*run)(Command& c, int argc, char** argv);
+};
+
+const SubCommand kSubCommands[] = {
+    {"inspect", "DIR", "step, epoch, tasks, tensors and config of a checkpoint", "", cmd_inspect},
+    {"verify", "DIR", "checksums and completeness; exit 1 naming each problem",
+     "Checks a checkpoint (or every checkpoint of a root): DONE marker, meta.json digest, format,\n"
+     "sizes, header, every tensor's SHA-256. Prints one line per problem naming file and tensor.",
+     cmd_verify},
+    {"export-hf", "DIR OUT", "the model as a Hugging Face BERT (model.safetensors + config.json)",
+     "model.safetensors holds the encoder under BertModel keys and the task heads under\n"
+     "heads.<task>. (with a masked-LM head, a BertForPreTraining: the encoder under bert., the\n"
+     "masked-LM and next-sentence heads under cls.*); mtdnn.json describes the heads, so that\n"
+     "import-hf can restore them too.",
+     cmd_export_hf},
+    {"import-hf", "MODEL_DIR OUT", "an initial checkpoint (step 0) from a Hugging Face BERT",
+     "The checkpoint holds the model tensors only (meta.kind \"init\"); with an mtdnn.json from\n"
+     "export-hf, the task heads too. Loading is strict: a missing, unexpected or mis-shaped\n"
+     "tensor is an error naming it.",
+     cmd_import_hf},
+};
+
+std::string usage() {
+  std::string text =
+      "mtdnn-ckpt: inspect, verify and convert mtdnn checkpoints\n\n"
+      "Usage: mtdnn-ckpt COMMAND [options] (mtdnn-ckpt COMMAND --help for each)\n\nCommands:\n";
+  for (const SubCommand& sub : kSubCommands)
+    text += fmt::format("  {:<22} {}\n", fmt::format("{} {}", sub.name, sub.arguments), sub.summary);
+  return text +
+         "\nDIR is a checkpoint folder (ckpt-<step>) or a checkpoint root (then the checkpoint\n"
+         "`latest` names, or the newest valid one; verify checks every checkpoint of a root).\n";
+}
+
 int run(int argc, char** argv) {
   const std::string command = argc >= 2 ? argv[1] : "";
   if (command.empty() || command == "--help" || command == "-h" || command == "help") {
-    std::cout << kUsage;
+    std::cout << usage();
     return command.empty() ? 2 : 0;
   }
-  if (command == "inspect") return cmd_inspect(argc, argv);
-  if (command == "verify") return cmd_verify(argc, argv);
-  if (command == "export-hf") return cmd_export_hf(argc, argv);
-  if (command == "import-hf") return cmd_import_hf(argc, argv);
+  for (const SubCommand& sub : kSubCommands) {
+    if (command != sub.name) continue;
+    const std::string details = *sub.details ? fmt::format("\n{}\n", sub.details) : "";
+    Command c{po::options_description(fmt::format("mtdnn-ckpt {}: {}\n{}\nUsage: mtdnn-ckpt {} {} [options]\n\nOptions",
+                                                  sub.name, sub.summary, details, sub.name, sub.arguments)),
+              {}, {}};
+    return sub.run(c, argc, argv);
+  }
   mtdnn::log_info("error: unknown command '{}' (see --help)", command);
   return 2;
 }

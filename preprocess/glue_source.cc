@@ -30,27 +30,27 @@ struct GlueTask {
   const char* name;    // mt-dnn's task name
   const char* folder;  // GLUE's folder
   Columns labeled;     // train and dev files
-  Columns test;        // test files
 };
 
 constexpr GlueTask kGlueTasks[] = {
-    {"cola", "CoLA", {false, nullptr, "3", nullptr, "1", 4}, {true, "index", "sentence", nullptr, nullptr, 0}},
-    {"sst", "SST-2", {true, nullptr, "sentence", nullptr, "label", 0}, {true, "index", "sentence", nullptr, nullptr, 0}},
-    {"mrpc", "MRPC", {true, nullptr, "#1 String", "#2 String", "Quality", 0},
-     {true, "index", "#1 String", "#2 String", nullptr, 0}},
-    {"stsb", "STS-B", {true, "index", "sentence1", "sentence2", "score", 0},
-     {true, "index", "sentence1", "sentence2", nullptr, 0}},
-    {"qqp", "QQP", {true, "id", "question1", "question2", "is_duplicate", 0},
-     {true, "id", "question1", "question2", nullptr, 0}},
-    {"mnli", "MNLI", {true, "index", "sentence1", "sentence2", "gold_label", 0},
-     {true, "index", "sentence1", "sentence2", nullptr, 0}},
-    {"qnli", "QNLI", {true, "index", "question", "sentence", "label", 0},
-     {true, "index", "question", "sentence", nullptr, 0}},
-    {"rte", "RTE", {true, "index", "sentence1", "sentence2", "label", 0},
-     {true, "index", "sentence1", "sentence2", nullptr, 0}},
-    {"wnli", "WNLI", {true, "index", "sentence1", "sentence2", "label", 0},
-     {true, "index", "sentence1", "sentence2", nullptr, 0}},
+    {"cola", "CoLA", {false, nullptr, "3", nullptr, "1", 4}},
+    {"sst", "SST-2", {true, nullptr, "sentence", nullptr, "label", 0}},
+    {"mrpc", "MRPC", {true, nullptr, "#1 String", "#2 String", "Quality", 0}},
+    {"stsb", "STS-B", {true, "index", "sentence1", "sentence2", "score", 0}},
+    {"qqp", "QQP", {true, "id", "question1", "question2", "is_duplicate", 0}},
+    {"mnli", "MNLI", {true, "index", "sentence1", "sentence2", "gold_label", 0}},
+    {"qnli", "QNLI", {true, "index", "question", "sentence", "label", 0}},
+    {"rte", "RTE", {true, "index", "sentence1", "sentence2", "label", 0}},
+    {"wnli", "WNLI", {true, "index", "sentence1", "sentence2", "label", 0}},
 };
+
+// GLUE's test files all have a header, the labeled files' uid column (or 'index' where
+// those have none), the same text columns and no label; CoLA's, the one task whose labeled
+// files have no header, names its text column 'sentence'.
+Columns test_columns(const GlueTask& task) {
+  const Columns& l = task.labeled;
+  return {true, l.uid ? l.uid : "index", l.header ? l.premise : "sentence", l.hypothesis, nullptr, 0};
+}
 
 const GlueTask* find_glue_task(const std::string& name) {
   for (const auto& t : kGlueTasks)
@@ -74,7 +74,7 @@ class GlueSource : public RowSource {
  public:
   GlueSource(std::string path, std::string relative, const GlueTask& task, const std::string& split)
       : path_(std::move(path)), relative_(std::move(relative)),
-        columns_(TaskDef::split_has_labels(split) ? task.labeled : task.test), reader_(path_) {
+        columns_(TaskDef::split_has_labels(split) ? task.labeled : test_columns(task)), reader_(path_) {
     rows_ = count_lines(path_) - (columns_.header ? 1 : 0);
     if (columns_.header) {
       auto status = reader_.next(&fields_);

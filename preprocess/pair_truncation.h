@@ -1,6 +1,6 @@
 // How many word pieces of each sequence survive truncation to a length budget, the way
 // Hugging Face's Rust (fast) tokenizer truncates with strategy longest_first. Used by
-// the featurizer of mtdnn-preprocess and by tests/tools/tokenize_pairs.
+// the featurizer of mtdnn-preprocess and by mtdnn-bench-tokenizer.
 #pragma once
 
 #include <cstddef>

@@ -3,7 +3,8 @@
 # preprocesses GLUE's small tasks (CoLA, SST-2, MRPC, STS-B, RTE) into shards, trains a small
 # BERT (L=2, H=128) from scratch on all five at once with 2 local ranks for a few minutes,
 # evaluates on their dev sets and prints the metrics table. Everything goes under
-# runs/quickstart/ (ignored by git): data/, bert.json, train.ini, train/ (mtdnn-train --out).
+# runs/quickstart/ (ignored by git): data/, train.ini, train/ (mtdnn-train --out). The model's
+# shape is configs/bert-tiny.json.
 #
 #   scripts/quickstart.sh [--bin DIR] [--steps N] [--out DIR] [--update-readme] [GLUE_DIR]
 #     --bin DIR    use the binaries already built in DIR (no setup, no build)
@@ -82,16 +83,12 @@ echo "Preprocessed GLUE into $out/data:"
 echo "$summary"
 
 # --- 2. Train a small BERT from scratch on every task at once, 2 ranks ------------------------
-cat >"$out/bert.json" <<'JSON'
-{"vocab_size": 30522, "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
- "intermediate_size": 512, "max_position_embeddings": 128}
-JSON
 cat >"$out/train.ini" <<INI
 # scripts/quickstart.sh: a small BERT from scratch on GLUE's small tasks
 data = $out/data
 task-def = tasks/glue.yml
 tasks = $trained
-bert-config = $out/bert.json
+bert-config = configs/bert-tiny.json
 max-seq-len = 128
 batch-size = 32
 max-steps = $steps

@@ -107,7 +107,7 @@ if [ -f "$out/plan.json" ] && [ "$(cat "$out/plan.json")" != "$plan_json" ]; the
   exit 1
 fi
 echo "$plan_json" > "$out/plan.json"
-echo "$model_json" > "$out/bert.json"
+cp configs/bert-tiny.json "$out/bert.json"
 
 # --- data: the corpus (unlabeled GLUE text + Python docs) and the five tasks' shards ---------------
 data=$out/data

@@ -123,8 +123,6 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   metadata_ = std::move(header.metadata);
 }
 
-SafetensorsFile::~SafetensorsFile() = default;
-
 std::vector<std::string> SafetensorsFile::names() const {
   std::vector<std::string> out;
   out.reserve(entries_.size());

@@ -26,10 +26,8 @@ class SafetensorsFile {
   // Maps and validates the file: header JSON, dtypes, shapes against byte sizes, and that
   // the tensors tile the data section exactly (as the reference reader requires).
   // Throws InputError naming the file (and the tensor) on any violation.
+  // Copies share the mapping, which lives as long as any copy or returned tensor does.
   explicit SafetensorsFile(const std::string& path);
-  ~SafetensorsFile();
-  SafetensorsFile(const SafetensorsFile&) = delete;
-  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
   const std::string& path() const { return path_; }
   std::vector<std::string> names() const;  // sorted

@@ -1,24 +1,22 @@
 # Script-driven tests register here (add_test with a command line).
 
 # --- WordPiece tokenizer parity with Hugging Face (tests/hf/parity.js) ---------------------
-# mtdnn_tokenize_pairs encodes a pairs file the way BertTokenizerFast does; parity.js runs
-# it and the Hugging Face tokenizer (tests/hf/node_modules) on every GLUE row and on every
+# mtdnn-bench-tokenizer --ids encodes a pairs file the way BertTokenizerFast does; parity.js
+# runs it and the Hugging Face tokenizer (tests/hf/node_modules) on every GLUE row and on every
 # Unicode code point. The GLUE check skips (status 77) when the data is absent;
 # $MTDNN_DATA_DIR overrides the data folder.
-add_executable(mtdnn_tokenize_pairs ${CMAKE_CURRENT_SOURCE_DIR}/tools/tokenize_pairs.cc)
-target_link_libraries(mtdnn_tokenize_pairs PRIVATE mtdnn_preprocess Boost::program_options)
 find_program(MTDNN_NODE node)
 if(MTDNN_NODE AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/hf/node_modules/tokenizers)
   foreach(casing uncased cased)
     add_test(NAME tokenizer_parity_glue_${casing}
              COMMAND ${MTDNN_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/hf/parity.js
-                     --tool $<TARGET_FILE:mtdnn_tokenize_pairs> --vocab ${casing} --max-len 512,128
+                     --tool $<TARGET_FILE:mtdnn-bench-tokenizer> --vocab ${casing} --max-len 512,128
                      --data-dir ${MTDNN_DEFAULT_DATA_DIR})
     set_tests_properties(tokenizer_parity_glue_${casing} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
   endforeach()
   add_test(NAME tokenizer_parity_unicode_sweep
            COMMAND ${MTDNN_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/hf/parity.js --sweep
-                   --tool $<TARGET_FILE:mtdnn_tokenize_pairs>)
+                   --tool $<TARGET_FILE:mtdnn-bench-tokenizer>)
   set_tests_properties(tokenizer_parity_unicode_sweep PROPERTIES TIMEOUT 600)
 else()
   message(STATUS "node or tests/hf/node_modules/tokenizers missing: tokenizer parity tests not registered")

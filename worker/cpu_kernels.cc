@@ -8,6 +8,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/lowbias32.h"
+
 namespace mtdnn::worker::kernels {
 namespace {
 
@@ -38,22 +40,11 @@ __attribute__((always_inline)) inline void store_partial(float* p, vf v, int64_t
 __attribute__((always_inline)) inline vf splat(float x) { return vf{} + x; }
 __attribute__((always_inline)) inline vu splat_u(uint32_t x) { return vu{} + x; }
 
-// Chris Wellons' "lowbias32" integer hash: full avalanche, 2 multiplies.
-// One word (uint32_t) or a vector of them (vu), lane by lane.
-template <typename Word>
-__attribute__((always_inline)) inline Word hash32(Word x) {
-  x ^= x >> 16;
-  x *= 0x7feb352dU;
-  x ^= x >> 15;
-  x *= 0x846ca68bU;
-  x ^= x >> 16;
-  return x;
-}
 const vu kLane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
 // All-ones lanes where element (base + i + lane) is kept.
 __attribute__((always_inline)) inline vi keep_mask(const DropoutKey& key, uint32_t index) {
-  vu h = hash32(hash32((splat_u(index) + kLane) ^ key.k1) ^ key.k2);
+  vu h = lowbias32(lowbias32((splat_u(index) + kLane) ^ key.k1) ^ key.k2);
   return (vi)(h >= key.threshold);
 }
 __attribute__((always_inline)) inline vf select(vi mask, vf x) { return (vf)((vi)x & mask); }
@@ -115,8 +106,8 @@ __attribute__((always_inline)) inline float hsum(vf v) {
 
 DropoutKey make_dropout_key(uint64_t seed, double p) {
   DropoutKey key;
-  key.k1 = hash32(static_cast<uint32_t>(seed) ^ 0x9e3779b9U);
-  key.k2 = hash32(static_cast<uint32_t>(seed >> 32) + key.k1);
+  key.k1 = lowbias32(static_cast<uint32_t>(seed) ^ 0x9e3779b9U);
+  key.k2 = lowbias32(static_cast<uint32_t>(seed >> 32) + key.k1);
   const double t = std::ldexp(p, 32);
   key.threshold = t >= 4294967295.0 ? 0xffffffffU : static_cast<uint32_t>(t);
   key.scale = p < 1 ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f;

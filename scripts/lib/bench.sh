@@ -75,24 +75,19 @@ PY
 
 # bench_train_ini NAME TASK_DEF TASKS [LINE...]: the mtdnn-train run the training benchmarks
 # time, as $work/train.ini (plus LINEs) on the shards in $work/data: BERT-mini
-# ($work/bert-mini.json, dropout 0.1), batch 32, length 128, AdamW at 1e-4, $steps steps, a
+# (configs/bert-mini.json, dropout 0.1), batch 32, length 128, AdamW at 1e-4, $steps steps, a
 # training record every $log_every (10) steps.
 bench_train_ini() {
   local name=$1 task_def=$2 tasks=$3
   shift 3
   log_every=10
   (( steps > 2 * log_every )) || { echo "$name: --steps must exceed $((2 * log_every))" >&2; exit 2; }
-  cat >"$work/bert-mini.json" <<'JSON'
-{"vocab_size": 30522, "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
- "intermediate_size": 1024, "max_position_embeddings": 512,
- "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
-JSON
   {
     cat <<INI
 data = $work/data
 task-def = $task_def
 tasks = $tasks
-bert-config = $work/bert-mini.json
+bert-config = $here/configs/bert-mini.json
 max-seq-len = 128
 batch-size = 32
 max-steps = $steps

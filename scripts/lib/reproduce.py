@@ -32,10 +32,10 @@ SETTINGS = [
     ("single-scratch", "single-task, no pretraining", "random init, trained per task"),
 ]
 
-# BERT-tiny's shape (Turc et al., 2019: the smallest of Google's compact BERTs) with the
-# uncased BERT vocabulary; docs/reproduce.md says why.
-MODEL = {"vocab_size": 30522, "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
-         "intermediate_size": 512, "max_position_embeddings": 128}
+# configs/bert-tiny.json: BERT-tiny's shape (Turc et al., 2019: the smallest of Google's
+# compact BERTs) with the uncased BERT vocabulary; docs/reproduce.md says why.
+MODEL_CONFIG = pathlib.Path(__file__).resolve().parents[2] / "configs" / "bert-tiny.json"
+MODEL = json.loads(MODEL_CONFIG.read_text(encoding="utf-8"))
 
 COMMON = {
     "max_seq_len": 128,
@@ -461,7 +461,6 @@ def main(argv):
     if cmd == "plan":
         p = plan(args[0])
         print("\n".join(f"{k}={v}" for k, v in p.items()))
-        print("model_json='" + json.dumps(MODEL) + "'")
         print("tasks='" + " ".join(TASKS) + "'")
     elif cmd == "cells":
         for name, deps in cells(args[0]):

@@ -2,7 +2,7 @@
 // Parity of mtdnn's WordPiece tokenizer with Hugging Face's fast BertTokenizer (the Rust
 // `tokenizers` core through its node binding), run by ctest (tests/scripts.cmake).
 //   GLUE mode: every text column of every row of every GLUE file under the data folder
-//     goes through tests/tools/tokenize_pairs (C++) and through a Hugging Face tokenizer
+//     goes through mtdnn-bench-tokenizer --ids (C++) and through a Hugging Face tokenizer
 //     built exactly as BertTokenizerFast builds it; ids and type ids must agree row by row.
 //   --sweep: every Unicode code point c, as "x" c "x", against a synthetic vocabulary
 //     holding every code point (as a word start and as a ## continuation), so the ids
@@ -12,9 +12,9 @@
 // Other scripts require() this file for the tokenizer builder and the GLUE extraction.
 //
 // Usage:
-//   node tests/hf/parity.js --tool BUILD/bin/mtdnn_tokenize_pairs [--data-dir DIR]
+//   node tests/hf/parity.js --tool BUILD/bin/mtdnn-bench-tokenizer [--data-dir DIR]
 //        [--vocab uncased,cased] [--max-len 512,128]
-//   node tests/hf/parity.js --sweep --tool BUILD/bin/mtdnn_tokenize_pairs
+//   node tests/hf/parity.js --sweep --tool BUILD/bin/mtdnn-bench-tokenizer
 //   node tests/hf/parity.js --extract OUT.tsv [--splits train,dev] [--data-dir DIR]
 // $MTDNN_DATA_DIR, when set, overrides --data-dir. Exit status: 0 parity, 1 mismatch or
 // error, 77 skipped (no GLUE data).
@@ -163,7 +163,7 @@ function dataDirFrom(args) {
 function runTool(tool, pairsFile, vocabFile, lowercase, maxLen, scratch) {
   const outFile = path.join(scratch, 'mtdnn.out');
   const fd = fs.openSync(outFile, 'w');
-  const res = spawnSync(tool, [pairsFile, vocabFile, lowercase ? '--uncased' : '--cased', '--max-len', String(maxLen)],
+  const res = spawnSync(tool, [pairsFile, vocabFile, ...(lowercase ? [] : ['--cased']), '--max-len', String(maxLen), '--ids'],
     { stdio: ['ignore', fd, 'inherit'] });
   fs.closeSync(fd);
   if (res.error) throw res.error;
@@ -363,7 +363,7 @@ async function main() {
     console.error(`${args.extract}: ${rows.length} rows from ${files.length} files`);
     return 0;
   }
-  if (!args.tool) throw new Error('--tool PATH (the mtdnn_tokenize_pairs executable) is required');
+  if (!args.tool) throw new Error('--tool PATH (the mtdnn-bench-tokenizer executable) is required');
   return args.sweep ? unicodeSweep(args) : glueParity(args);
 }
 

@@ -92,5 +92,18 @@ TEST(BertConfig, MissingFileIsAnInputErrorNamingIt) {
   }
 }
 
+// configs/ holds the shapes the scripts train; the two the C++ benchmarks build in code
+// must be the same models.
+TEST(BertConfig, ShippedConfigsAgreeWithThePresets) {
+  const auto configs = test::source_dir() / "configs";
+  EXPECT_EQ(bert_config_to_json(read_bert_config((configs / "bert-mini.json").string())),
+            bert_config_to_json(bert_mini_config()));
+  EXPECT_EQ(bert_config_to_json(read_bert_config((configs / "bert-base.json").string())),
+            bert_config_to_json(bert_base_config()));
+  const BertConfig tiny = read_bert_config((configs / "bert-tiny.json").string());
+  EXPECT_EQ(tiny.num_hidden_layers, 2);
+  EXPECT_EQ(tiny.hidden_size, 128);
+}
+
 }  // namespace
 }  // namespace mtdnn::worker

@@ -17,14 +17,10 @@ namespace {
 using test::close;
 
 BertConfig tiny_config() {
-  BertConfig c;
-  c.vocab_size = 50;
-  c.hidden_size = 32;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 64;
-  c.max_position_embeddings = 40;
-  return c;
+  return parse_bert_config(R"({"vocab_size": 50, "hidden_size": 32, "num_hidden_layers": 2,
+                              "num_attention_heads": 4, "intermediate_size": 64,
+                              "max_position_embeddings": 40})",
+                           "tiny_config");
 }
 
 TEST(BertEncoder, ParameterNamesAreHuggingFaceBertModelKeys) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/lowbias32.h"
 #include "test_support.h"
 #include "worker/bert_config.h"
 #include "worker/mtdnn_model.h"
@@ -27,16 +28,6 @@ inline std::filesystem::path golden_dir(const std::string& config) {
 inline nlohmann::json golden_json(const std::string& config) {
   std::ifstream in(golden_dir(config) / "golden.json");
   return nlohmann::json::parse(in);
-}
-
-// The script's weight generator (weight_values in scripts/make-model-goldens.py).
-inline uint32_t golden_hash32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352dU;
-  x ^= x >> 15;
-  x *= 0x846ca68bU;
-  x ^= x >> 16;
-  return x;
 }
 
 inline torch::Tensor golden_weight(const std::string& name, c10::IntArrayRef shape) {
@@ -61,7 +52,7 @@ inline torch::Tensor golden_weight(const std::string& name, c10::IntArrayRef sha
   auto out = torch::empty(shape, torch::kFloat);
   float* p = out.data_ptr<float>();
   for (int64_t i = 0; i < out.numel(); ++i) {
-    const uint32_t h = golden_hash32(golden_hash32(static_cast<uint32_t>(i) ^ key) ^ 0x9e3779b9U);
+    const uint32_t h = lowbias32(lowbias32(static_cast<uint32_t>(i) ^ key) ^ 0x9e3779b9U);
     const float u = static_cast<float>((2.0 * (h >> 8) + 1) / 16777216.0 - 1);
     p[i] = base == 0.0f ? scale * u : base + scale * u;
   }

@@ -22,14 +22,10 @@ namespace {
 using test::close;
 
 BertConfig small_config() {
-  BertConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 2;
-  c.intermediate_size = 32;
-  c.max_position_embeddings = 32;
-  return c;
+  return parse_bert_config(R"({"vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 1,
+                              "num_attention_heads": 2, "intermediate_size": 32,
+                              "max_position_embeddings": 32})",
+                           "small_config");
 }
 
 HeadSpec spec(const std::string& task, HeadKind kind, int64_t n_class = 2) {
