@@ -34,25 +34,17 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "task_kinds/label_kind.h"
+#include "task_kinds/task_def.h"
 
 namespace mtdnn::sharding {
 
 inline constexpr const char* kMagic = "MTDNN-SHARD";
 inline constexpr int64_t kFormatVersion = 1;
 
+// The two attributes a reader checks before any other (for_each_attribute below has the rest).
 namespace attr {
 inline constexpr const char* kMagic = "magic";
 inline constexpr const char* kFormatVersion = "format_version";
-inline constexpr const char* kTask = "task";
-inline constexpr const char* kSplit = "split";
-inline constexpr const char* kShardIndex = "shard_index";
-inline constexpr const char* kNumShards = "num_shards";
-inline constexpr const char* kNumExamples = "num_examples";
-inline constexpr const char* kNumTokens = "num_tokens";
-inline constexpr const char* kNumGroups = "num_groups";
-inline constexpr const char* kLabelKind = "label_kind";
-inline constexpr const char* kTaskDef = "task_def";
-inline constexpr const char* kTokenizer = "tokenizer";
 }  // namespace attr
 
 namespace dset {
@@ -86,6 +78,40 @@ struct TokenizerIdentity {
   // "vocab_sha256 abc… vs def…, lower_case true vs false": what differs, for error messages.
   std::string difference(const TokenizerIdentity& o) const;
 };
+
+// What a shard holds, as its writer is told.
+struct ShardInfo {
+  std::string task;
+  std::string split;
+  int64_t shard_index = 0;
+  int64_t num_shards = 1;
+  LabelKind label_kind = LabelKind::kClass;
+  TaskDef task_def;
+  TokenizerIdentity tokenizer;
+};
+
+// What its writer counted.
+struct ShardCounts {
+  int64_t num_examples = 0;  // E
+  int64_t num_tokens = 0;    // N
+  int64_t num_groups = 0;    // G
+};
+
+// The root attributes after magic and format_version, each named here once for the writer
+// and the reader: visit(name, field) in file order. Info and Counts may be const.
+template <typename Info, typename Counts, typename Visit>
+void for_each_attribute(Info& info, Counts& counts, Visit&& visit) {
+  visit("task", info.task);
+  visit("split", info.split);
+  visit("shard_index", info.shard_index);
+  visit("num_shards", info.num_shards);
+  visit("num_examples", counts.num_examples);
+  visit("num_tokens", counts.num_tokens);
+  visit("num_groups", counts.num_groups);
+  visit("label_kind", info.label_kind);
+  visit("task_def", info.task_def);
+  visit("tokenizer", info.tokenizer);
+}
 
 // File name of shard `index` of `count` within a task folder: "<split>-00003-of-00008.h5".
 std::string shard_file_name(const std::string& split, int64_t index, int64_t count);

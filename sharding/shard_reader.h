@@ -24,16 +24,16 @@ class ShardReader {
   ShardReader& operator=(ShardReader&&) noexcept;
 
   const std::string& path() const { return path_; }
-  const std::string& task() const { return task_; }
-  const std::string& split() const { return split_; }
-  int64_t shard_index() const { return shard_index_; }
-  int64_t num_shards() const { return num_shards_; }
-  int64_t size() const { return num_examples_; }
-  int64_t num_tokens() const { return num_tokens_; }
-  int64_t num_groups() const { return num_groups_; }
-  LabelKind label_kind() const { return label_kind_; }
-  const TaskDef& task_def() const { return task_def_; }
-  const TokenizerIdentity& tokenizer() const { return tokenizer_; }
+  const std::string& task() const { return info_.task; }
+  const std::string& split() const { return info_.split; }
+  int64_t shard_index() const { return info_.shard_index; }
+  int64_t num_shards() const { return info_.num_shards; }
+  int64_t size() const { return counts_.num_examples; }
+  int64_t num_tokens() const { return counts_.num_tokens; }
+  int64_t num_groups() const { return counts_.num_groups; }
+  LabelKind label_kind() const { return info_.label_kind; }
+  const TaskDef& task_def() const { return info_.task_def; }
+  const TokenizerIdentity& tokenizer() const { return info_.tokenizer; }
 
   // Example i (0 <= i < size()).
   Example get(int64_t i) const;
@@ -47,11 +47,9 @@ class ShardReader {
 
  private:
   struct Handles;
-  std::string path_, task_, split_;
-  int64_t shard_index_ = 0, num_shards_ = 0, num_examples_ = 0, num_tokens_ = 0, num_groups_ = 0;
-  LabelKind label_kind_ = LabelKind::kNone;
-  TaskDef task_def_;
-  TokenizerIdentity tokenizer_;
+  std::string path_;
+  ShardInfo info_;
+  ShardCounts counts_;
   std::vector<int64_t> offsets_, uid_offsets_, group_offsets_, group_uid_offsets_;
   std::vector<int32_t> type_boundary_, labels_;
   std::vector<float> scores_;

@@ -10,6 +10,14 @@ namespace mtdnn::sharding {
 
 namespace {
 constexpr size_t kFlushTokens = 1 << 20;  // buffer about 4 MB of ids before writing
+
+// An attribute's stored form: strings and integers as they are, the label kind by name, the
+// task definition and the tokenizer identity as JSON.
+const std::string& attribute_value(const std::string& v) { return v; }
+int64_t attribute_value(int64_t v) { return v; }
+std::string attribute_value(LabelKind v) { return std::string(to_string(v)); }
+std::string attribute_value(const TaskDef& v) { return v.to_json().dump(); }
+std::string attribute_value(const TokenizerIdentity& v) { return v.to_json().dump(); }
 }  // namespace
 
 struct ShardWriter::Datasets {
@@ -55,15 +63,15 @@ void ShardWriter::add(const Example& e) {
   MTDNN_CHECK(e.type_boundary >= 0 && e.type_boundary <= static_cast<int32_t>(e.token_ids.size()),
               "type boundary {} outside example of {} tokens", e.type_boundary, e.token_ids.size());
   tokens_.insert(tokens_.end(), e.token_ids.begin(), e.token_ids.end());
-  num_tokens_ += static_cast<int64_t>(e.token_ids.size());
-  offsets_.push_back(num_tokens_);
+  counts_.num_tokens += static_cast<int64_t>(e.token_ids.size());
+  offsets_.push_back(counts_.num_tokens);
   type_boundary_.push_back(e.type_boundary);
   if (info_.label_kind == LabelKind::kClass) labels_.push_back(e.label);
   if (info_.label_kind == LabelKind::kScore) scores_.push_back(e.score);
   uid_bytes_buf_.insert(uid_bytes_buf_.end(), e.uid.begin(), e.uid.end());
   uid_bytes_ += static_cast<int64_t>(e.uid.size());
   uid_offsets_.push_back(uid_bytes_);
-  ++num_examples_;
+  ++counts_.num_examples;
   if (tokens_.size() >= kFlushTokens) flush();
 }
 
@@ -75,11 +83,11 @@ void ShardWriter::append(const Example& example) {
 void ShardWriter::append_group(const std::string& group_uid, const std::vector<Example>& candidates) {
   MTDNN_CHECK(task_kinds::kind_of(info_.task_def).grouped(), "groups are for grouped task kinds (ranking)");
   for (const auto& c : candidates) add(c);
-  group_offsets_.push_back(num_examples_);
+  group_offsets_.push_back(counts_.num_examples);
   group_uid_bytes_buf_.insert(group_uid_bytes_buf_.end(), group_uid.begin(), group_uid.end());
   group_uid_bytes_ += static_cast<int64_t>(group_uid.size());
   group_uid_offsets_.push_back(group_uid_bytes_);
-  ++num_groups_;
+  ++counts_.num_groups;
 }
 
 void ShardWriter::flush() {
@@ -106,16 +114,9 @@ void ShardWriter::finish() {
   hid_t f = d_->file.get();
   h5::write_attr(f, attr::kMagic, std::string(kMagic), path_);
   h5::write_attr(f, attr::kFormatVersion, kFormatVersion, path_);
-  h5::write_attr(f, attr::kTask, info_.task, path_);
-  h5::write_attr(f, attr::kSplit, info_.split, path_);
-  h5::write_attr(f, attr::kShardIndex, info_.shard_index, path_);
-  h5::write_attr(f, attr::kNumShards, info_.num_shards, path_);
-  h5::write_attr(f, attr::kNumExamples, num_examples_, path_);
-  h5::write_attr(f, attr::kNumTokens, num_tokens_, path_);
-  h5::write_attr(f, attr::kNumGroups, num_groups_, path_);
-  h5::write_attr(f, attr::kLabelKind, std::string(to_string(info_.label_kind)), path_);
-  h5::write_attr(f, attr::kTaskDef, info_.task_def.to_json().dump(), path_);
-  h5::write_attr(f, attr::kTokenizer, info_.tokenizer.to_json().dump(), path_);
+  for_each_attribute(info_, counts_, [&](const char* name, const auto& value) {
+    h5::write_attr(f, name, attribute_value(value), path_);
+  });
   d_.reset();  // closes every dataset, then the file
   finished_ = true;
 }

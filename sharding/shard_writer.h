@@ -13,16 +13,6 @@
 
 namespace mtdnn::sharding {
 
-struct ShardInfo {
-  std::string task;
-  std::string split;
-  int64_t shard_index = 0;
-  int64_t num_shards = 1;
-  LabelKind label_kind = LabelKind::kClass;
-  TaskDef task_def;
-  TokenizerIdentity tokenizer;
-};
-
 class ShardWriter {
  public:
   ShardWriter(const std::string& path, ShardInfo info);
@@ -37,9 +27,9 @@ class ShardWriter {
   // Flushes, writes the counts and closes the file. Without finish() the file is incomplete.
   void finish();
 
-  int64_t num_examples() const { return num_examples_; }
-  int64_t num_tokens() const { return num_tokens_; }
-  int64_t num_groups() const { return num_groups_; }
+  int64_t num_examples() const { return counts_.num_examples; }
+  int64_t num_tokens() const { return counts_.num_tokens; }
+  int64_t num_groups() const { return counts_.num_groups; }
 
  private:
   void add(const Example& example);
@@ -49,7 +39,8 @@ class ShardWriter {
   std::string path_;
   ShardInfo info_;
   std::unique_ptr<Datasets> d_;
-  int64_t num_examples_ = 0, num_tokens_ = 0, num_groups_ = 0, uid_bytes_ = 0, group_uid_bytes_ = 0;
+  ShardCounts counts_;
+  int64_t uid_bytes_ = 0, group_uid_bytes_ = 0;
   // Write buffers, flushed when the token buffer is large.
   std::vector<int32_t> tokens_, type_boundary_, labels_;
   std::vector<float> scores_;

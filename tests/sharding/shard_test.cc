@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/hdf5.h"
 #include "sharding/shard_reader.h"
 #include "sharding/shard_writer.h"
 #include "test_support.h"
@@ -129,6 +130,23 @@ TEST(Shard, DamagedOrForeignFilesAreRejectedWithTheirName) {
     w.append(make_example("x", {101, 102}, 2, 0));
   }
   expect_error(incomplete, "not an mtdnn shard");
+  // A damaged JSON attribute is named.
+  std::string damaged = (dir / "damaged.h5").string();
+  std::filesystem::copy_file(path, damaged);
+  {
+    h5::Handle f(H5Fopen(damaged.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    ASSERT_GE(H5Adelete(f.get(), "tokenizer"), 0);
+    h5::write_attr(f.get(), "tokenizer", std::string("{\"name\": "), damaged);
+  }
+  expect_error(damaged, "malformed tokenizer attribute");
+  // A missing one too.
+  std::string missing = (dir / "missing.h5").string();
+  std::filesystem::copy_file(path, missing);
+  {
+    h5::Handle f(H5Fopen(missing.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    ASSERT_GE(H5Adelete(f.get(), "num_tokens"), 0);
+  }
+  expect_error(missing, "attribute 'num_tokens' is missing");
 }
 
 }  // namespace
