@@ -25,6 +25,7 @@
 
 #include "checkpoints/checkpoint_reader.h"
 #include "common/error.h"
+#include "../first_cpu_only.h"
 #include "mpi_test_support.h"
 #include "worker/batch_loader.h"
 #include "comm/round_protocol.h"
@@ -431,25 +432,10 @@ TEST(Train, DefaultThreadsFollowTheRanksCpuAffinity) {
   comm::MpiContext& mpi = test::mpi();
   const TrainData& data = TrainData::get();
   auto plane = comm::make_mpi_control_plane(mpi);
-  cpu_set_t saved, one;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
-  CPU_ZERO(&one);
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-    if (CPU_ISSET(cpu, &saved)) {
-      CPU_SET(cpu, &one);
-      break;
-    }
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
   TrainOptions o = data.options("affinity");
   o.threads = 0;
-  int threads = -1;
-  try {
-    threads = nlohmann::json::parse(Trainer(o, *plane).resolved_config_json()).at("threads").get<int>();
-  } catch (...) {
-    sched_setaffinity(0, sizeof(saved), &saved);
-    throw;
-  }
-  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  test::FirstCpuOnly pinned;
+  const int threads = nlohmann::json::parse(Trainer(o, *plane).resolved_config_json()).at("threads").get<int>();
   EXPECT_EQ(threads, 1);
 }
 

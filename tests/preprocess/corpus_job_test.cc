@@ -18,6 +18,7 @@
 #include "preprocess/corpus_job.h"
 #include "preprocess/preprocess_job.h"
 #include "sharding/split_reader.h"
+#include "expect_input_error.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -139,14 +140,7 @@ class CorpusJob : public ::testing::Test {
   }
 
   std::string expect_error(const std::vector<std::string>& needles) {
-    try {
-      run_preprocess(options_);
-    } catch (const InputError& e) {
-      for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-      return e.what();
-    }
-    ADD_FAILURE() << "no error";
-    return "";
+    return test::expect_input_error([&] { run_preprocess(options_); }, needles);
   }
 
   test::ScratchDir dir_;
@@ -276,12 +270,7 @@ TEST_F(CorpusJob, InputRule) {
   EXPECT_EQ(corpus_files(in + "/z.txt", "wiki"), std::vector<std::string>{in + "/z.txt"});
   EXPECT_THROW(corpus_files((dir_ / "missing").string(), "wiki"), InputError);
   test::ScratchDir empty("corpusjob-empty");
-  try {
-    corpus_files(empty.path().string(), "wiki");
-    ADD_FAILURE() << "no error";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("no corpus file"), std::string::npos) << e.what();
-  }
+  test::expect_input_error([&] { corpus_files(empty.path().string(), "wiki"); }, {"no corpus file"});
 
   // --input may be a file when every task reads a corpus.
   options_.input_dir = (dir_ / "in" / "wiki" / "a.txt").string();

@@ -13,26 +13,23 @@
 #include "preprocess/vocab.h"
 #include "preprocess/wordpiece_tokenizer.h"
 #include "sharding/split_reader.h"
+#include "expect_input_error.h"
 #include "test_support.h"
+#include "toy_tasks.h"
 
 namespace fs = std::filesystem;
 
 namespace mtdnn::preprocess {
 namespace {
 
-const char* kVocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\ncat\nsat\non\nmat\ndog\nran\na\nwho\n##s\n.\n?\n";
-const char* kTasks =
-    "topic:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n  labels: [pets, other]\n"
-    "  metric_meta: [ACC]\n"
-    "sim:\n  task_type: Regression\n  data_format: PremiseAndOneHypothesis\n  n_class: 1\n  metric_meta: [Pearson]\n"
-    "qa:\n  task_type: Ranking\n  data_format: PremiseAndMultiHypothesis\n  n_class: 1\n  metric_meta: [ACC]\n"
-    "  split_names: [train, test]\n";
+using test::kToyTasks;
+using test::kToyVocab;
 
 class PreprocessJob : public ::testing::Test {
  protected:
   PreprocessJob() : dir_("job") {
-    test::write_file(dir_ / "vocab.txt", kVocab);
-    test::write_file(dir_ / "tasks.yml", kTasks);
+    test::write_file(dir_ / "vocab.txt", kToyVocab);
+    test::write_file(dir_ / "tasks.yml", kToyTasks);
     write_input("topic_train.tsv", "u1\tpets\tthe cat sat on the mat.\nu2\tother\twho ran?\nu3\tpets\ta dogs\n");
     write_input("topic_dev.tsv", "d1\tother\tthe dog\n");
     write_input("topic_test.tsv", "t1\t\tthe cat\n");
@@ -62,14 +59,7 @@ class PreprocessJob : public ::testing::Test {
 
   // Runs the job expecting an InputError whose message contains each needle.
   std::string expect_error(const std::vector<std::string>& needles) {
-    try {
-      run_preprocess(options_);
-    } catch (const InputError& e) {
-      for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-      return e.what();
-    }
-    ADD_FAILURE() << "no error";
-    return "";
+    return test::expect_input_error([&] { run_preprocess(options_); }, needles);
   }
 
   test::ScratchDir dir_;
@@ -341,8 +331,8 @@ TEST(PreprocessCli, HelpConfigAndExitCodes) {
   EXPECT_EQ(test::run_command(exe + " --task-def x.yml", &out), 2) << out;  // required options missing
 
   test::ScratchDir dir("cli");
-  test::write_file(dir / "vocab.txt", kVocab);
-  test::write_file(dir / "tasks.yml", kTasks);
+  test::write_file(dir / "vocab.txt", kToyVocab);
+  test::write_file(dir / "tasks.yml", kToyTasks);
   test::write_file(dir / "in/topic_train.tsv", "u1\tpets\tthe cat\n");
   test::write_file(dir / "run.ini", "task-def = " + (dir / "tasks.yml").string() + "\ninput = " +
                                         (dir / "in").string() + "\nvocab = " + (dir / "vocab.txt").string() +

@@ -14,18 +14,16 @@
 #   5. an ensemble with a model that lacks the task is refused, naming it.
 #   tests/scripts/predict_scores_test.sh BIN_DIR SCRATCH_DIR
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/toy_data.sh"
 
 bin=$(cd "${1:?usage: predict_scores_test.sh BIN_DIR SCRATCH_DIR}" && pwd)
 scratch=${2:?usage: predict_scores_test.sh BIN_DIR SCRATCH_DIR}
 py=${MTDNN_PYTHON:-python3}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-note() { echo "-- $*"; }
 
 rm -rf "$scratch"
-mkdir -p "$scratch/in" "$scratch/p"
-words=(the cat sat on mat dog ran a who big red fox saw it and hid in box was not)
+mkdir -p "$scratch/p"
 cues=(joy sob zen win)  # words the sentences never hold
-printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' "${words[@]}" "${cues[@]}" >"$scratch/vocab.txt"
+toy_vocab "${cues[@]}"
 cat >"$scratch/tasks.yml" <<'YAML'
 mood:
   task_type: Classification
@@ -47,7 +45,6 @@ pick:
   metric_meta: [ACC]
   split_names: [train, dev]
 YAML
-sentence() { local s="" i; for ((i = 0; i < $2; ++i)); do s+="${s:+ }${words[$((($1 * 7 + i * 3) % 20))]}"; done; echo "$s"; }
 # Learnable: the mood is told by a cue word, the similarity by the premise's first word,
 # the right candidate holds "win".
 moods=(happy sad calm)
@@ -66,13 +63,8 @@ for split in train dev; do
       "$pos" "$(sentence "$k" 3)" "${hyps[@]}" >&4
   done >"$scratch/in/mood_$split.tsv" 3>"$scratch/in/sim_$split.tsv" 4>"$scratch/in/pick_$split.tsv"
 done
-"$bin/mtdnn-preprocess" --task-def "$scratch/tasks.yml" --input "$scratch/in" --vocab "$scratch/vocab.txt" \
-  --max-seq-len 32 --threads 1 --out "$scratch/data" >"$scratch/preprocess.log" 2>&1 \
-  || { cat "$scratch/preprocess.log"; fail "mtdnn-preprocess failed"; }
-cat >"$scratch/bert.json" <<'JSON'
-{"vocab_size": 29, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
- "intermediate_size": 32, "max_position_embeddings": 32}
-JSON
+toy_preprocess 32
+toy_bert_config 16
 for seed in 1 2; do
   "$bin/mtdnn-train" --data "$scratch/data" --task-def "$scratch/tasks.yml" --tasks mood,sim,pick \
     --bert-config "$scratch/bert.json" --max-seq-len 32 --batch-size 8 --max-steps 400 --epochs 100 \

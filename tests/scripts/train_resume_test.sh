@@ -8,26 +8,17 @@
 #      job must end by itself), resumed each time: the same final model and losses.
 #   tests/scripts/train_resume_test.sh BIN_DIR SCRATCH_DIR
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/toy_data.sh"
 
 bin=$(cd "${1:?usage: train_resume_test.sh BIN_DIR SCRATCH_DIR}" && pwd)
 scratch=${2:?usage: train_resume_test.sh BIN_DIR SCRATCH_DIR}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
-fail() { echo "FAIL: $*" >&2; exit 1; }
-note() { echo "-- $*"; }
 
 rm -rf "$scratch"
-mkdir -p "$scratch/in"
-words=(the cat sat on mat dog ran a who big red fox saw it and hid in box was not)
-printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' '[MASK]' "${words[@]}" >"$scratch/vocab.txt"
-cat >"$scratch/tasks.yml" <<'YAML'
-topic:
-  task_type: Classification
-  data_format: PremiseOnly
-  n_class: 2
-  labels: [pets, other]
-  metric_meta: [ACC]
-  split_names: [train, dev]
+toy_vocab
+toy_topic
+cat >>"$scratch/tasks.yml" <<'YAML'
 pair:
   task_type: Classification
   data_format: PremiseAndOneHypothesis
@@ -36,24 +27,12 @@ pair:
   metric_meta: [ACC]
   split_names: [train]
 YAML
-sentence() { local s="" i; for ((i = 0; i < $2; ++i)); do s+="${s:+ }${words[$((($1 * 7 + i * 3) % 20))]}"; done; echo "$s"; }
 labels=(yes no maybe)
-for i in $(seq 0 39); do
-  printf 't%d\t%s\t%s\n' "$i" "$([ $((i % 3)) -eq 0 ] && echo other || echo pets)" "$(sentence "$i" $((2 + i % 6)))"
-done >"$scratch/in/topic_train.tsv"
-for i in $(seq 0 7); do
-  printf 'd%d\t%s\t%s\n' "$i" "$([ $((i % 2)) -eq 0 ] && echo other || echo pets)" "$(sentence $((i + 50)) 4)"
-done >"$scratch/in/topic_dev.tsv"
 for i in $(seq 0 29); do
   printf 'p%d\t%s\t%s\t%s\n' "$i" "${labels[$((i % 3))]}" "$(sentence $((i + 3)) $((3 + i % 4)))" "$(sentence $((i + 9)) 3)"
 done >"$scratch/in/pair_train.tsv"
-"$bin/mtdnn-preprocess" --task-def "$scratch/tasks.yml" --input "$scratch/in" --vocab "$scratch/vocab.txt" \
-  --max-seq-len 24 --threads 1 --out "$scratch/data" >"$scratch/preprocess.log" 2>&1 \
-  || { cat "$scratch/preprocess.log"; fail "mtdnn-preprocess failed"; }
-cat >"$scratch/bert.json" <<'JSON'
-{"vocab_size": 25, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
- "intermediate_size": 32, "max_position_embeddings": 32}
-JSON
+toy_preprocess 24
+toy_bert_config 16
 steps=${MTDNN_RESUME_TEST_STEPS:-3000}
 # train NAME [flags...]: mpirun -np 2 mtdnn-train into $scratch/NAME (dropout on: the
 # generators must be restored too).

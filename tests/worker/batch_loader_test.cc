@@ -13,18 +13,15 @@
 #include "worker/batch_loader.h"
 #include "preprocess/preprocess_job.h"
 #include "test_support.h"
+#include "toy_tasks.h"
 
 namespace fs = std::filesystem;
 
 namespace mtdnn::worker {
 namespace {
 
-const char* kVocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\ncat\nsat\non\nmat\ndog\nran\na\nwho\n##s\n.\n?\n";
-const char* kTasks =
-    "topic:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n  labels: [pets, other]\n"
-    "  metric_meta: [ACC]\n"
-    "sim:\n  task_type: Regression\n  data_format: PremiseAndOneHypothesis\n  n_class: 1\n  metric_meta: [Pearson]\n"
-    "qa:\n  task_type: Ranking\n  data_format: PremiseAndMultiHypothesis\n  n_class: 1\n  metric_meta: [ACC]\n";
+using test::kToyTasks;
+using test::kToyVocab;
 
 // `n` words cycling through the vocabulary, starting at word `from`.
 std::string words(int n, int from) {
@@ -55,8 +52,8 @@ class BatchLoaderData : public ::testing::Test {
       }
       qa += "q" + std::to_string(g) + "\t" + uids + "\t" + std::to_string(g % k) + "\t" + words(2, g) + hyps + "\n";
     }
-    test::write_file(*dir_ / "vocab.txt", kVocab);
-    test::write_file(*dir_ / "tasks.yml", kTasks);
+    test::write_file(*dir_ / "vocab.txt", kToyVocab);
+    test::write_file(*dir_ / "tasks.yml", kToyTasks);
     test::write_file(*dir_ / "in/topic_train.tsv", topic);
     test::write_file(*dir_ / "in/sim_train.tsv", sim);
     test::write_file(*dir_ / "in/qa_train.tsv", qa);

@@ -10,25 +10,20 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include "first_cpu_only.h"
 #include "worker/cpu_runtime.h"
 
 namespace mtdnn::worker {
 namespace {
 
 TEST(CpuRuntime, UsableCoresFollowTheAffinityMask) {
-  cpu_set_t saved;
-  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
-  EXPECT_EQ(usable_cores(), CPU_COUNT(&saved));
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-    if (CPU_ISSET(cpu, &saved)) {
-      CPU_SET(cpu, &one);
-      break;
-    }
-  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-  EXPECT_EQ(usable_cores(), 1);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  const int before = usable_cores();
+  {
+    test::FirstCpuOnly pinned;
+    EXPECT_EQ(before, CPU_COUNT(&pinned.saved()));
+    EXPECT_EQ(usable_cores(), 1);
+  }
+  EXPECT_EQ(usable_cores(), before);
 }
 
 TEST(CpuRuntime, RankThreadsAreTheUsableCoresAtMostTheNodeShare) {

@@ -3,11 +3,13 @@
 // worst element. Header-only, included by tests/worker/*_test.cc.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -120,6 +122,35 @@ inline GoldenBatch golden_inputs(const std::string& config) {
   for (const auto& name : f.names())
     if (name.rfind("labels.", 0) == 0) b.labels[name.substr(7)] = f.tensor(name).clone();
   return b;
+}
+
+// A golden gradient (outputs.safetensors "grad.<parameter>") and the model parameter it is
+// of: encoder parameters are under "bert.", heads under "heads.".
+struct GoldenGradient {
+  std::string key;  // the model's parameter name
+  torch::Tensor parameter, expected;
+};
+
+// Every golden gradient of `expected` with its parameter of `model`; a golden name the
+// model lacks fails the test.
+inline std::vector<GoldenGradient> golden_gradients(MtdnnModel& model, const tensor_io::SafetensorsFile& expected) {
+  auto params = model->named_parameters();
+  std::vector<GoldenGradient> out;
+  for (const auto& name : expected.names()) {
+    if (name.rfind("grad.", 0) != 0) continue;
+    const std::string param = name.substr(5);
+    const std::string key = param.rfind("heads.", 0) == 0 ? param : "bert." + param;
+    EXPECT_TRUE(params.contains(key)) << key;
+    if (params.contains(key)) out.push_back({key, params[key], expected.tensor(name)});
+  }
+  return out;
+}
+
+// The largest golden gradient magnitude: the scale of the tolerances relative to it.
+inline double largest_golden_gradient(const std::vector<GoldenGradient>& gradients) {
+  double largest = 0;
+  for (const auto& g : gradients) largest = std::max(largest, g.expected.abs().max().item<double>());
+  return largest;
 }
 
 // Max |a - e| <= rtol * max|e| + atol, elementwise report of the worst offender.
