@@ -1,9 +1,9 @@
 // mtdnn-bench-tokenizer: WordPieceTokenizer on a pairs file (lines "text_a<TAB>text_b"; no
-// TAB: a single sequence; tests/hf/parity.js --extract writes them). Each row is encoded
+// TAB: a single sequence; tests/hf/parity.py --extract writes them). Each row is encoded
 // and laid out as [CLS] A [SEP] (B [SEP]) truncated longest-first to --max-len, as
 // BertTokenizerFast does.
 //   timing (default): single-threaded rounds over the rows, JSON for the best round;
-//     tests/hf/bench_hf.js measures Hugging Face the same way (scripts/bench-preprocess.sh).
+//     tests/hf/bench_hf.py measures Hugging Face the same way (scripts/bench-preprocess.sh).
 //   --ids: each row's model input instead, "ids<TAB>type_ids" space-separated
 //     (101 7592 102 2088 102<TAB>0 0 0 1 1); the Hugging Face parity check compares them.
 // Usage: mtdnn-bench-tokenizer PAIRS VOCAB [--cased] [--max-len 512] [--repeats 5] [--ids]

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include "checkpoints/checkpoint_format.h"
 #include "common/error.h"

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include "checkpoints/checkpoint_format.h"
 #include "checkpoints/checkpoint_reader.h"

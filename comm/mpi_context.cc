@@ -24,7 +24,7 @@ MpiContext::MpiContext(int* argc, char*** argv) {
     owns_init_ = true;
     if (provided < MPI_THREAD_MULTIPLE)
       throw CommError(fmt::format("the MPI library provides thread level {} but mtdnn needs "
-                                  "MPI_THREAD_MULTIPLE ({})", provided, MPI_THREAD_MULTIPLE));
+                                  "MPI_THREAD_MULTIPLE ({})", provided, static_cast<int>(MPI_THREAD_MULTIPLE)));
   }
   MTDNN_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
   // Errors come back as return codes (checked by MTDNN_MPI) rather than aborting inside MPI.

@@ -61,7 +61,7 @@ for ((r = 1; r <= rounds; r++)); do
   for cfg in "${ref_configs[@]}"; do
     wait_idle
     # shellcheck disable=SC2086  # cfg holds several flags
-    line=$(/usr/bin/python3 "$ref" $cfg "${workload[@]}" | tail -1)
+    line=$("$peer_python" "$ref" $cfg "${workload[@]}" | tail -1)
     printf 'reference %-30s %s\n' "($cfg):" "$line"
     t=$(tokens_of "$line")
     if gt "$t" "$best_ref"; then best_ref=$t best_ref_cfg=$cfg; fi

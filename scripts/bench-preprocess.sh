@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Preprocessing benchmarks on the real GLUE train+dev rows, printed as markdown tables.
 # Tokenizer section: mtdnn's WordPiece tokenizer (bench/tokenizer_bench.cc) against
-# Hugging Face's fast BertTokenizer (tests/hf/bench_hf.js), both pinned to one CPU,
-# run alternately, best of 3 rounds each.
+# Hugging Face's fast BertTokenizer (tests/hf/bench_hf.py: the Python `tokenizers` package,
+# encode_batch with RAYON_NUM_THREADS=1), both pinned to one CPU, run alternately, best of 3
+# rounds each.
 # Whole-tool section: mtdnn-preprocess on the same rows and on SST-2's train file repeated
 # 8 times, with 1 and 2 threads (best of 3), and its peak memory at 1x and 8x (memory must
 # stay flat as the corpus grows).
 # Usage: scripts/bench-preprocess.sh [--update-readme] [BUILD_DIR]   (default: build; needs
-#   mtdnn-bench-tokenizer and mtdnn-preprocess built there, node and tests/hf/node_modules,
-#   the GLUE data in $MTDNN_DATA_DIR or ../shared/data). --update-readme also writes the
-#   tables into README.md's bench:preprocess block.
+#   mtdnn-bench-tokenizer and mtdnn-preprocess built there, a Python with `tokenizers`:
+#   $MTDNN_PYTHON, else scripts/venv-python (the project's environment), and the GLUE data
+#   in $MTDNN_DATA_DIR or ../shared/data). --update-readme also writes the tables into
+#   README.md's bench:preprocess block.
 set -euo pipefail
 
 update_readme=0
@@ -20,6 +22,8 @@ build=$(cd "${1:-$root/build}" && pwd)
 data=${MTDNN_DATA_DIR:-$root/../shared/data}
 vocab=$data/vocab/bert-base-uncased-vocab.txt
 rounds=3
+# The Python of tests/hf/ (parity.py --extract, bench_hf.py).
+python=${MTDNN_PYTHON:-$root/scripts/venv-python}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -33,7 +37,7 @@ best_field() {
 }
 
 extract_pairs() {
-  node "$root/tests/hf/parity.js" --extract "$work/pairs.tsv" --splits train,dev --data-dir "$data"
+  "$python" "$root/tests/hf/parity.py" --extract "$work/pairs.tsv" --splits train,dev --data-dir "$data"
 }
 
 bench_tokenizer() {
@@ -43,15 +47,17 @@ bench_tokenizer() {
   for round in $(seq "$rounds"); do
     echo "tokenizer round $round/$rounds" >&2
     "${pin[@]}" "$build/bin/mtdnn-bench-tokenizer" "$work/pairs.tsv" "$vocab" --repeats 3 >>"$mtdnn_json"
-    RAYON_NUM_THREADS=1 "${pin[@]}" node "$root/tests/hf/bench_hf.js" "$work/pairs.tsv" "$vocab" \
+    RAYON_NUM_THREADS=1 "${pin[@]}" "$python" "$root/tests/hf/bench_hf.py" "$work/pairs.tsv" "$vocab" \
       --mode batch --repeats 2 >>"$hf_json"
   done
-  local rows tokens hf_tokens mtdnn_tps hf_tps
+  local rows tokens hf_tokens mtdnn_tps hf_tps hf_version
   rows=$(best_field "$mtdnn_json" rows)
   tokens=$(best_field "$mtdnn_json" tokens)
   hf_tokens=$(best_field "$hf_json" tokens)
   mtdnn_tps=$(best_field "$mtdnn_json" tokens_per_s)
   hf_tps=$(best_field "$hf_json" tokens_per_s)
+  hf_version=$(best_field "$hf_json" impl)
+  hf_version=${hf_version#hf-tokenizers-}
   if [ "$tokens" != "$hf_tokens" ]; then
     echo "bench-preprocess: token counts differ (mtdnn $tokens, Hugging Face $hf_tokens): run the parity test" >&2
     exit 1
@@ -62,7 +68,7 @@ bench_tokenizer() {
   echo "| tokenizer | tokens | seconds | tokens/s/core |"
   echo "|---|---:|---:|---:|"
   echo "| mtdnn | $tokens | $(best_field "$mtdnn_json" seconds) | $mtdnn_tps |"
-  echo "| Hugging Face tokenizers 0.23.2 (encodeBatch, RAYON_NUM_THREADS=1) | $hf_tokens |" \
+  echo "| Hugging Face tokenizers $hf_version (Python, encode_batch, RAYON_NUM_THREADS=1) | $hf_tokens |" \
        "$(best_field "$hf_json" seconds) | $hf_tps |"
   echo
   echo "mtdnn / Hugging Face: $(jq -n -r "$mtdnn_tps / $hf_tps * 10 | round / 10")x"

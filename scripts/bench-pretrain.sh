@@ -117,7 +117,7 @@ for ((r = 1; r <= rounds; r++)); do
     for cfg in "${ref_configs[@]}"; do
       wait_idle
       # shellcheck disable=SC2086  # cfg holds several flags
-      line=$(/usr/bin/python3 "$ref" --pretrain --mlm-positions "$mode" $cfg --batch 32 --seq 128 \
+      line=$("$peer_python" "$ref" --pretrain --mlm-positions "$mode" $cfg --batch 32 --seq 128 \
         --steps "$ref_steps" | tail -1)
       tok=$(sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$line")
       printf 'reference   %-52s %6.0f tokens/s\n' "(--mlm-positions $mode $cfg):" "$tok"

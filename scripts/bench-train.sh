@@ -78,7 +78,7 @@ for ((r = 1; r <= rounds; r++)); do
   for cfg in "${ref_configs[@]}"; do
     wait_idle
     # shellcheck disable=SC2086  # cfg holds several flags
-    line=$(/usr/bin/python3 "$ref" $cfg --batch 32 --steps "$steps" --lengths "$shared/bench/lengths" | tail -1)
+    line=$("$peer_python" "$ref" $cfg --batch 32 --steps "$steps" --lengths "$shared/bench/lengths" | tail -1)
     tok=$(sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$line")
     printf 'reference   %-58s %6.0f tokens/s\n' "($cfg):" "$tok"
     if gt "$tok" "${best_tok[ref]:-0}"; then best_tok[ref]=$tok best_line[ref]=$cfg; fi

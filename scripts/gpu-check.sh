@@ -100,7 +100,7 @@ else
   check "a CPU build with mtdnn-train ($build/bin)" test -x "$build/bin/mtdnn-train"
   check "mtdnn-preprocess" test -x "$build/bin/mtdnn-preprocess"
   check "mtdnn-bench-gpu-torch" test -x "$build/bin/mtdnn-bench-gpu-torch"
-  check "python3 with torch (the peer script)" /usr/bin/python3 -c 'import torch'
+  check "the project's Python with torch (the peer script)" "$here/scripts/venv-python" -c 'import torch'
 fi
 
 prefix=$build/deps
@@ -115,17 +115,18 @@ env_setup() {  # the environment of the build and the runs: the unpacked prefix,
   export LD_LIBRARY_PATH=$site/torch/lib:$cuda_libs$prefix/usr/lib/x86_64-linux-gnu:$prefix/usr/lib/x86_64-linux-gnu/openmpi/lib:${LD_LIBRARY_PATH:-}
 }
 targets="mtdnn-train mtdnn-preprocess mtdnn_gpu_tests mtdnn_mpi_tests mtdnn-bench-gpu-torch"
+# The same configuration as every other build (cmake/torch.cmake): LibTorch, CUDA and NCCL
+# from the PyTorch wheel that $python imports; the other libraries from the unpacked prefix.
 configure() {
-  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_PREFIX_PATH="$prefix/usr;$site/torch/share/cmake" -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" \
-    -DNCCL_LIBRARY="$nccl" -DCMAKE_CXX_FLAGS="-isystem $(dirname "$(dirname "$nccl")")/include"
+  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMTDNN_PYTHON="$(command -v "$python")" \
+    -DCMAKE_PREFIX_PATH="$prefix/usr" -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
 }
 # The benchmarks; --cpu-smoke runs them on the CPU with a one-layer model.
 if [ "$mode" = smoke ]; then
   bench_args=(--device cpu --precision bf16 --layers 1 --hidden 64 --heads 2 --intermediate 128 --vocab 2000 --batch 4
               --seq 16 --steps 2 --warmup 1 --gemm 64)
   peer_args=(--device cpu --bf16 --layers 1 --hidden 64 --heads 2 --intermediate 128 --vocab 2000 --seq 16 --steps 2)
-  peer_python=/usr/bin/python3 first_batch=4
+  peer_python=$here/scripts/venv-python first_batch=4
 else
   bench_args=(--batch 32)
   peer_args=(--device cuda --bf16 --layers 12 --hidden 768 --heads 12 --intermediate 3072 --seq 128 --steps 20 --threads 4)

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs every Debian package that mtdnn's build, tests and scripts use, plus the
-# pinned npm packages of the tokenizer parity check. Idempotent: a second run only
-# verifies. Needs root (or sudo) on Debian 12 / Ubuntu 22.04+.
+# Installs every Debian package that mtdnn's build, tests and scripts use, and every Python
+# package (requirements.lock, pinned: the PyTorch wheel whose LibTorch with CUDA the build
+# uses, tokenizers, transformers, tensorboard, ...) into one virtual environment outside the
+# clone (scripts/lib/venv.sh says where). Idempotent: a second run only verifies. Needs root
+# (or sudo) on Debian 12 / Ubuntu 22.04+; PyPI reachable the first time a lock is installed.
+# The CUDA toolkit (nvcc, of the wheel's CUDA major version) is the machine's: see docs/gpu.md.
 set -euo pipefail
 
 packages=(
@@ -19,10 +22,10 @@ packages=(
   slurmctld slurmd slurm-client munge
   # libFuzzer targets
   clang libclang-rt-14-dev
-  # golden values and plots (Debian's interpreter: /usr/bin/python3)
+  # LibTorch 1.13's golden checks and plots (Debian's interpreter: /usr/bin/python3)
   python3-torch python3-h5py python3-numpy python3-matplotlib
-  # Hugging Face tokenizers parity check (npm package, see tests/hf/)
-  nodejs
+  # the virtual environment of requirements.lock
+  python3 python3-venv
 )
 
 sudo_cmd=()
@@ -38,11 +41,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm ships with nodesource's nodejs; Debian's nodejs needs the separate npm package.
-command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq npm
-
-here=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -d "$here/tests/hf/node_modules/tokenizers" ]; then
-  (cd "$here/tests/hf" && npm ci --no-audit --no-fund --loglevel=error)
+# --- The Python environment: exactly the packages of requirements.lock ---------------------
+source "$(dirname "$0")/lib/venv.sh"
+if ! mtdnn_venv_ready; then
+  base_python=${MTDNN_BASE_PYTHON:-python3}
+  echo "setup: installing requirements.lock into $mtdnn_venv_dir (with $($base_python --version))"
+  rm -rf "$mtdnn_venv_dir"
+  mkdir -p "$(dirname "$mtdnn_venv_dir")"
+  "$base_python" -m venv "$mtdnn_venv_dir"
+  # --no-deps: the lock lists every package; pip check then proves the list is whole.
+  "$mtdnn_venv_dir/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$mtdnn_lock"
+  "$mtdnn_venv_dir/bin/python" -m pip check
+  touch "$mtdnn_venv_marker"
 fi
-echo "setup: all packages present"
+echo "setup: all packages present (Python: $mtdnn_venv_dir)"

@@ -1,25 +1,36 @@
 # Script-driven tests register here (add_test with a command line).
 
-# --- WordPiece tokenizer parity with Hugging Face (tests/hf/parity.js) ---------------------
-# mtdnn-bench-tokenizer --ids encodes a pairs file the way BertTokenizerFast does; parity.js
-# runs it and the Hugging Face tokenizer (tests/hf/node_modules) on every GLUE row and on every
-# Unicode code point. The GLUE check skips (status 77) when the data is absent;
-# $MTDNN_DATA_DIR overrides the data folder.
-find_program(MTDNN_NODE node)
-if(MTDNN_NODE AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/hf/node_modules/tokenizers)
+# --- WordPiece tokenizer parity with Hugging Face (tests/hf/parity.py) ---------------------
+# mtdnn-bench-tokenizer --ids encodes a pairs file the way BertTokenizerFast does; parity.py
+# runs it and the Hugging Face tokenizer (the `tokenizers` package of the project's Python,
+# MTDNN_PYTHON) on every GLUE row and on every Unicode code point. The GLUE check skips
+# (status 77) when the data is absent; $MTDNN_DATA_DIR overrides the data folder.
+# The package is looked for at configure time: without it the tests are not registered and
+# a STATUS line says why (rather than three tests failing on an import error).
+set(mtdnn_hf_missing "")
+if(NOT MTDNN_PYTHON)
+  set(mtdnn_hf_missing "MTDNN_PYTHON is not set")
+else()
+  execute_process(COMMAND ${MTDNN_PYTHON} -c "import tokenizers"
+                  RESULT_VARIABLE mtdnn_hf_import OUTPUT_QUIET ERROR_QUIET)
+  if(NOT mtdnn_hf_import STREQUAL "0")
+    set(mtdnn_hf_missing "${MTDNN_PYTHON} -c 'import tokenizers' failed (${mtdnn_hf_import})")
+  endif()
+endif()
+if(mtdnn_hf_missing STREQUAL "")
   foreach(casing uncased cased)
     add_test(NAME tokenizer_parity_glue_${casing}
-             COMMAND ${MTDNN_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/hf/parity.js
+             COMMAND ${MTDNN_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/hf/parity.py
                      --tool $<TARGET_FILE:mtdnn-bench-tokenizer> --vocab ${casing} --max-len 512,128
                      --data-dir ${MTDNN_DEFAULT_DATA_DIR})
     set_tests_properties(tokenizer_parity_glue_${casing} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
   endforeach()
   add_test(NAME tokenizer_parity_unicode_sweep
-           COMMAND ${MTDNN_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/hf/parity.js --sweep
+           COMMAND ${MTDNN_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/hf/parity.py --sweep
                    --tool $<TARGET_FILE:mtdnn-bench-tokenizer>)
   set_tests_properties(tokenizer_parity_unicode_sweep PROPERTIES TIMEOUT 600)
 else()
-  message(STATUS "node or tests/hf/node_modules/tokenizers missing: tokenizer parity tests not registered")
+  message(STATUS "${mtdnn_hf_missing}: tokenizer parity tests (tests/hf/parity.py) not registered")
 endif()
 
 # --- The README's command-line reference matches each executable's --help ------------------
@@ -164,9 +175,27 @@ add_test(NAME gpu_check.dry_run
          COMMAND bash -c "bash -n scripts/gpu-deps.sh && test $(bash scripts/gpu-deps.sh --list | wc -l) -eq 29 && bash -n scripts/gpu-check.sh && OUT='${CMAKE_BINARY_DIR}/gpu-check-dry-run' bash scripts/gpu-check.sh --dry-run | grep -q 'plan (dry run' && ! bash scripts/gpu-check.sh --no-such-option"
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(gpu_check.dry_run PROPERTIES TIMEOUT 60)
+# The packing step the GPU check needs beforehand (the GPU machine has no package registry):
+# downloads and unpacks the Debian packages, packs the prefix; the prefix must hold the
+# headers and CMake files the build looks for.
+add_test(NAME gpu_check.deps_pack
+         COMMAND bash -c "scripts/gpu-deps.sh '${CMAKE_BINARY_DIR}/gpu-deps/deps' && test -s '${CMAKE_BINARY_DIR}/gpu-deps/deps.tar.gz' && cd '${CMAKE_BINARY_DIR}/gpu-deps/deps' && ls usr/include/hdf5/serial/hdf5.h usr/include/boost/program_options.hpp usr/include/yaml-cpp/yaml.h usr/include/fmt/format.h usr/include/nlohmann/json.hpp usr/include/utf8proc.h usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h usr/bin/mpirun"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(gpu_check.deps_pack PROPERTIES TIMEOUT 300)
 if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess AND TARGET mtdnn-bench-gpu-torch)
   add_test(NAME gpu_check.cpu_smoke
            COMMAND ${CMAKE_COMMAND} -E env OUT=${CMAKE_BINARY_DIR}/gpu-check-cpu-smoke
                    bash ${PROJECT_SOURCE_DIR}/scripts/gpu-check.sh --cpu-smoke --build ${CMAKE_BINARY_DIR})
   set_tests_properties(gpu_check.cpu_smoke PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77)
+endif()
+
+# --- What a CUDA LibTorch build links (cmake/torch.cmake) -----------------------------------
+# With a LibTorch that has CUDA, mtdnn-train must load libtorch_cuda and the NCCL of the
+# same wheel, and only one LibTorch generation (no Debian libc10 mixed in); without CUDA,
+# neither CUDA library may appear; with the wheel, libstdc++ is looked up before libtorch.
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train)
+  add_test(NAME build.libtorch_links
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/libtorch_links_test.sh $<TARGET_FILE:mtdnn-train>
+                   ${MTDNN_LIBTORCH} ${MTDNN_WITH_CUDA} ${MTDNN_HAVE_NCCL} "${NCCL_LIBRARY}")
+  set_tests_properties(build.libtorch_links PROPERTIES TIMEOUT 60)
 endif()

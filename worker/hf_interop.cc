@@ -6,6 +6,7 @@
 #include <set>
 
 #include <torch/torch.h>
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include "common/error.h"
 #include "worker/mlm_head.h"

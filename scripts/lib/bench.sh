@@ -1,5 +1,10 @@
 # Helpers shared by the benchmark scripts (sourced).
 
+# The peer reference (bench/ref_mtdnn.py) runs under the project's Python: the PyTorch 2.x of
+# requirements.lock. MTDNN_PEER_PYTHON names another interpreter (Debian's /usr/bin/python3
+# for torch 1.13).
+peer_python=${MTDNN_PEER_PYTHON:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/venv-python}
+
 # wait_idle: waits (at most $MTDNN_BENCH_IDLE_WAIT s, default 60) until the cores were >= 90%
 # idle over one second: other processes' work makes OpenMP threads wait for each other and
 # skews every number.

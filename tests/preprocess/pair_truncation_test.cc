@@ -1,7 +1,7 @@
 // Tests of longest-first pair truncation: golden lengths from Hugging Face's fast
 // tokenizer (which differs from the slow one on odd budgets), invariants over a grid,
 // and the [CLS] A [SEP] B [SEP] layout. To regenerate the golden table:
-//   node tests/hf/golden_cases.js > /tmp/golden.inc   (kTruncationCases)
+//   scripts/venv-python tests/hf/golden_cases.py > /tmp/golden.inc   (kTruncationCases)
 #include "preprocess/pair_truncation.h"
 
 #include <gtest/gtest.h>
@@ -21,7 +21,7 @@ struct TruncationCase {
   int kept_b;
 };
 
-// node tests/hf/golden_cases.js: kTruncationCases.
+// tests/hf/golden_cases.py: kTruncationCases.
 const TruncationCase kTruncationCases[] = {
     {10, 10, 18, 7, 8},
     {1, 20, 8, 1, 4},

@@ -1,7 +1,8 @@
 // Golden tests of WordPieceTokenizer: the expected ids are Hugging Face's fast
-// BertTokenizer output (tokenizers 0.23.2), on the real bert-base vocabularies and on a
-// small vocabulary built in memory. To regenerate after changing a case:
-//   node tests/hf/golden_cases.js > /tmp/golden.inc   (then paste the arrays below)
+// BertTokenizer output (tokenizers 0.23.3, as requirements.lock pins it), on the real
+// bert-base vocabularies and on a small vocabulary built in memory. To regenerate after
+// changing a case (then paste the arrays below):
+//   scripts/venv-python tests/hf/golden_cases.py > /tmp/golden.inc
 #include "preprocess/wordpiece_tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -28,7 +29,7 @@ struct Case {
   std::vector<int32_t> cased;
 };
 
-// node tests/hf/golden_cases.js: kRealCases.
+// tests/hf/golden_cases.py: kRealCases.
 const std::vector<Case>& real_cases() {
   static const std::vector<Case> cases = {
     {"café", {7668}, {20583}},
@@ -175,14 +176,14 @@ const std::vector<Case>& real_cases() {
   return cases;
 }
 
-// node tests/hf/golden_cases.js: kSmallVocab (ids 0-4 are the special tokens).
+// tests/hf/golden_cases.py: kSmallVocab (ids 0-4 are the special tokens).
 const std::vector<std::string> kSmallVocab = {
     "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "ab", "##a", "##b", "##ab", "x", "##x",
         "un", "##aff", "##able", ".", ",", "!", "é", "##é", "\u1b44", "##\u1b44", "\u302e",
         "##\u302e", "\u0301", "##\u0301",
 };
 
-// node tests/hf/golden_cases.js: kSmallCases.
+// tests/hf/golden_cases.py: kSmallCases.
 const std::vector<Case>& small_cases() {
   static const std::vector<Case> cases = {
     {"ab", {7}, {7}},
