@@ -36,6 +36,14 @@ namespace {
 using namespace mtdnn;
 using namespace mtdnn::worker;
 
+void write_output(const std::string& path, const std::string& text) {
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
+  std::ofstream file(path, std::ios::trunc);
+  file << text;
+  file.close();
+  MTDNN_INPUT_CHECK(file.good(), "{}: cannot write the file", path);
+}
+
 int run(int argc, char** argv) {
   std::vector<std::string> model_dirs;
   std::string data_dir, task_name, split, out, config;
@@ -101,15 +109,8 @@ int run(int argc, char** argv) {
                     task_name, task->task_type);
   const SplitPredictions p = predictions.size() == 1 ? predictions.front() : average_predictions(*task, predictions);
   predictions.clear();
-  const auto write = [](const std::string& path, const std::string& text) {
-    if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
-    std::ofstream file(path, std::ios::trunc);
-    file << text;
-    file.close();
-    MTDNN_INPUT_CHECK(file.good(), "{}: cannot write the file", path);
-  };
-  if (kind.writes_submission()) write(out, submission_tsv(*task, p));  // MaskLM: metrics only
-  if (scores) write(scores_file_name(out), scores_tsv(*task, p));
+  if (kind.writes_submission()) write_output(out, submission_tsv(*task, p));  // MaskLM: metrics only
+  if (scores) write_output(scores_file_name(out), scores_tsv(*task, p));
   nlohmann::ordered_json j;
   j["task"] = task_name;
   j["split"] = split;
