@@ -146,9 +146,6 @@ class RoundProtocol {
  public:
   explicit RoundProtocol(ControlPlane& plane) : plane_(plane) {}
 
-  // S1/S2/S4: agreement on a value (config JSON, weight checksum, restored state checksum).
-  void agree(const std::string& what, const std::string& value) { plane_.check_agreement(what, value); }
-
   // Where this rank stands (no communication).
   int rank() const { return plane_.rank(); }
   int size() const { return plane_.size(); }

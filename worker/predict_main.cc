@@ -24,7 +24,6 @@
 #include "common/program_main.h"
 #include "worker/evaluator.h"
 #include "worker/model_folder.h"
-#include "comm/round_protocol.h"
 #include "sharding/split_reader.h"
 #include "worker/mtdnn_model.h"
 
@@ -81,7 +80,6 @@ int run(int argc, char** argv) {
   // Each model in turn (one in memory at a time); the first one's task definition decides.
   std::optional<TaskDef> task;
   std::vector<SplitPredictions> predictions;
-  auto plane = comm::make_local_control_plane();
   for (const std::string& model_dir : model_dirs) {
     LoadedModel loaded = load_model_folder(model_dir);
     const TaskDef* mine = nullptr;
@@ -96,7 +94,7 @@ int run(int argc, char** argv) {
                       fmt::join(kind.score_columns(*task), ", "), model_dirs.front());
     sharding::SplitReader reader(data_dir, task_name, split);
     reader.expect(*mine, loaded.tokenizer);
-    predictions.push_back(predict_split(*loaded.model, *mine, reader, batch_size, *plane));
+    predictions.push_back(predict_split(*loaded.model, *mine, reader, batch_size));
     if (model_dirs.size() > 1)
       for (const auto& [name, value] : split_metrics(*mine, predictions.back()))
         log_info("{}: {}/{} {} {:.2f}", model_dir, task_name, split, name, value);
