@@ -17,6 +17,7 @@
 #include <ATen/ATen.h>
 
 #include "checkpoints/checkpoint_format.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/file_util.h"
 #include "common/log.h"
@@ -27,7 +28,6 @@ namespace mtdnn::checkpoints {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 // Bytes per write() call (a multiple of kDirectAlign): large enough for the disk's full
 // bandwidth with O_DIRECT.
@@ -35,10 +35,6 @@ constexpr size_t kWritePiece = size_t{32} << 20;
 // O_DIRECT needs buffer addresses, file offsets and lengths aligned to the logical block
 // size; 4096 covers the disks and parallel file systems in use.
 constexpr size_t kDirectAlign = 4096;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 void write_all(int fd, const void* data, size_t size, const std::string& path) {
   const auto* p = static_cast<const char*>(data);

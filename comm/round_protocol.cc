@@ -1,10 +1,10 @@
-// The round protocol's messages and control planes (see round_protocol.h).
+// The round protocol: its messages, its table of collectives and one rank's end of it
+// (see round_protocol.h; the transports are in control_plane.cc).
 #include "comm/round_protocol.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "comm/mpi_context.h"
 
 namespace mtdnn::comm {
 
@@ -54,55 +54,7 @@ class Reader {
   size_t pos_ = 0;
 };
 
-class MpiControlPlane : public ControlPlane {
- public:
-  explicit MpiControlPlane(const MpiContext& mpi) : mpi_(mpi) {}
-  int rank() const override { return mpi_.rank(); }
-  int size() const override { return mpi_.size(); }
-  int local_size() const override { return mpi_.local_size(); }
-  int local_rank() const override { return mpi_.local_rank(); }
-  void broadcast(std::string* bytes, int root) override { mpi_.broadcast(bytes, root); }
-  void check_agreement(const std::string& what, const std::string& value) override {
-    mpi_.check_agreement(what, value);
-  }
-  void allreduce(std::vector<double>* values, size_t sum_count) override {
-    sum_count = std::min(sum_count, values->size());
-    if (sum_count > 0)
-      MTDNN_MPI(MPI_Allreduce(MPI_IN_PLACE, values->data(), static_cast<int>(sum_count), MPI_DOUBLE, MPI_SUM,
-                              mpi_.comm()));
-    if (values->size() > sum_count)
-      MTDNN_MPI(MPI_Allreduce(MPI_IN_PLACE, values->data() + sum_count, static_cast<int>(values->size() - sum_count),
-                              MPI_DOUBLE, MPI_MAX, mpi_.comm()));
-  }
-  std::vector<std::string> allgather(const std::string& bytes) override { return mpi_.allgather(bytes); }
-  void barrier() override { mpi_.barrier(); }
-  const MpiContext* mpi() const override { return &mpi_; }
-
- private:
-  const MpiContext& mpi_;
-};
-
-class LocalControlPlane : public ControlPlane {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  int local_size() const override { return 1; }
-  int local_rank() const override { return 0; }
-  void broadcast(std::string*, int) override {}
-  void check_agreement(const std::string&, const std::string&) override {}
-  void allreduce(std::vector<double>*, size_t) override {}
-  std::vector<std::string> allgather(const std::string& bytes) override { return {bytes}; }
-  void barrier() override {}
-  const MpiContext* mpi() const override { return nullptr; }
-};
-
 }  // namespace
-
-std::unique_ptr<ControlPlane> make_mpi_control_plane(const MpiContext& mpi) {
-  return std::make_unique<MpiControlPlane>(mpi);
-}
-
-std::unique_ptr<ControlPlane> make_local_control_plane() { return std::make_unique<LocalControlPlane>(); }
 
 std::string hex64(uint64_t value) { return fmt::format("{:#018x}", value); }
 
@@ -201,13 +153,67 @@ RoundStats decode_round_stats(const std::vector<double>& wire) {
   return s;
 }
 
+const char* to_string(Collective c) {
+  switch (c) {
+    case Collective::kAgreement: return "agreement";
+    case Collective::kBroadcast: return "broadcast";
+    case Collective::kAllreduce: return "allreduce";
+    case Collective::kAllgather: return "allgather";
+    case Collective::kBarrier: return "barrier";
+  }
+  return "?";
+}
+
+const std::vector<StepCollectives> kStepCollectives = {
+    {"S1", {Collective::kAgreement}, "start: the resolved configuration, then device and precision"},
+    {"S2", {Collective::kAgreement}, "start: the initial weights checksum"},
+    {"S3", {Collective::kBroadcast}, "start: the checkpoint path, empty for a fresh start"},
+    {"S4", {Collective::kAgreement}, "resume: the restored state checksum"},
+    {"E1", {Collective::kBroadcast}, "each epoch: EpochMessage"},
+    {"E2", {Collective::kAgreement}, "each epoch: the schedule hash"},
+    {"R1", {Collective::kBroadcast}, "each round: RoundPlan"},
+    {"R3", {Collective::kAllreduce}, "each round of a task with a per-target loss: target counts"},
+    {"R4", {Collective::kAllreduce}, "each round: RoundStats"},
+    {"R6", {Collective::kAllgather}, "plan.eval and F2: once per evaluated split"},
+    {"C1", {Collective::kAllgather}, "plan.checkpoint and F1: generator states (a GPU adds one)"},
+    {"F3", {Collective::kBarrier}, "end: after the model folder"},
+};
+
+const StepCollectives& step_collectives(const std::string& step) {
+  for (const auto& s : kStepCollectives)
+    if (step == s.step) return s;
+  throw CommError(fmt::format("round protocol: no step {}", step));
+}
+
+void RoundProtocol::agree_config(const std::string& config_json) {
+  plane_.begin_step("S1");
+  plane_.check_agreement("resolved config", config_json);
+}
+
+void RoundProtocol::agree_execution(const std::string& device_and_precision) {
+  plane_.begin_step("S1");
+  plane_.check_agreement("device and precision", device_and_precision);
+}
+
+void RoundProtocol::agree_initial_weights(uint64_t checksum) {
+  plane_.begin_step("S2");
+  plane_.check_agreement("initial weights checksum", hex64(checksum));
+}
+
 std::string RoundProtocol::choose_checkpoint(const std::string& rank0_choice) {
+  plane_.begin_step("S3");
   std::string path = plane_.rank() == 0 ? rank0_choice : "";
   plane_.broadcast(&path, 0);
   return path;
 }
 
+void RoundProtocol::agree_restored_state(const std::string& checkpoint, uint64_t checksum) {
+  plane_.begin_step("S4");
+  plane_.check_agreement(fmt::format("restored state checksum (checkpoint {})", checkpoint), hex64(checksum));
+}
+
 uint64_t RoundProtocol::start_epoch(int64_t epoch, uint64_t seed) {
+  plane_.begin_step("E1");
   std::string bytes = plane_.rank() == 0 ? encode(EpochMessage{kRoundProtocolVersion, epoch, seed}) : "";
   plane_.broadcast(&bytes, 0);
   EpochMessage m = decode_epoch_message(bytes);
@@ -218,10 +224,12 @@ uint64_t RoundProtocol::start_epoch(int64_t epoch, uint64_t seed) {
 }
 
 void RoundProtocol::verify_schedule(int64_t epoch, size_t steps, uint64_t hash) {
+  plane_.begin_step("E2");
   plane_.check_agreement(fmt::format("epoch {} schedule hash ({} steps)", epoch, steps), hex64(hash));
 }
 
 RoundPlan RoundProtocol::exchange_plan(const RoundPlan& mine) {
+  plane_.begin_step("R1");
   std::string bytes = plane_.rank() == 0 ? encode(mine) : "";
   plane_.broadcast(&bytes, 0);
   RoundPlan plan = decode_round_plan(bytes);
@@ -234,10 +242,36 @@ RoundPlan RoundProtocol::exchange_plan(const RoundPlan& mine) {
   return plan;
 }
 
+std::vector<double> RoundProtocol::sum_target_counts(std::vector<double> mine) {
+  plane_.begin_step("R3");
+  plane_.allreduce(&mine, mine.size());
+  return mine;
+}
+
 RoundStats RoundProtocol::reduce_stats(const RoundStats& mine) {
+  plane_.begin_step("R4");
   std::vector<double> wire = encode(mine);
   plane_.allreduce(&wire, summed_fields());
   return decode_round_stats(wire);
+}
+
+std::vector<std::string> RoundProtocol::gather_predictions(const std::string& mine) {
+  plane_.begin_step("R6");
+  return plane_.allgather(mine);
+}
+
+RoundProtocol::GeneratorStates RoundProtocol::gather_generator_states(const std::string& mine_cpu,
+                                                                      const std::string* mine_cuda) {
+  plane_.begin_step("C1");
+  GeneratorStates states;
+  states.cpu = plane_.allgather(mine_cpu);
+  if (mine_cuda) states.cuda = plane_.allgather(*mine_cuda);
+  return states;
+}
+
+void RoundProtocol::finish() {
+  plane_.begin_step("F3");
+  plane_.barrier();
 }
 
 }  // namespace mtdnn::comm

@@ -1,14 +1,20 @@
 // The round protocol of mtdnn-train: what the ranks exchange, in which order, so that they
 // run the same steps on the same data and only rank 0 decides. Gradients travel on the data
 // plane (worker/grad_reducer.h over comm/grad_comm.h); everything here is the small control
-// plane over MPI. The trainer (orchestrator/trainer.cc) names these steps in its code.
+// plane (comm/control_plane.h), which only RoundProtocol below talks to: one method per step,
+// each naming its step to the plane first. kStepCollectives lists the collectives of each
+// step; a test records a multi-task run's calls on every rank and holds them against it.
+// The trainer (orchestrator/) and the distributed step (worker/distributed_step.h) call
+// the methods where the steps run.
 //
 // Start of the job
 //   S1. Each rank parses its own command line. Rank 0's resolved configuration (JSON) is
 //       checked against every rank's: "ranks disagree on resolved config: rank 0 has ...,
 //       rank 2 has ..." names both values.
+//       The device kind and precision every rank resolved are checked the same way (S1 too).
 //   S2. Each rank builds the model from the seed; the checksum of the initial weights
-//       (FNV-1a over every parameter's bytes) is checked the same way.
+//       (orchestrator/checksums.h: FNV-1a's constants applied word-wise to every
+//       parameter's float words) is checked the same way.
 // Resume (only when a checkpoint is resumed)
 //   S3. Rank 0 chooses the checkpoint (--resume auto: the newest valid one) and broadcasts
 //       its path; every rank reads it and restores weights, optimizer state and its
@@ -52,7 +58,7 @@
 // End
 //   F1. C1 for the last step, then the writer is drained.
 //   F2. Unless a stop signal cut training short: the final evaluation (R6 on dev and test).
-//   F3. Rank 0 writes the model folder; barrier.
+//   F3. Rank 0 writes the model folder; barrier (finish).
 // Messages carry kRoundProtocolVersion; a rank that receives another version stops with
 // an error naming both.
 #pragma once
@@ -63,39 +69,13 @@
 #include <vector>
 
 #include "comm/comm_error.h"
+#include "comm/control_plane.h"
 
 namespace mtdnn::comm {
-
-class MpiContext;
 
 // 2: RoundStats carry compute_s (load imbalance apart from communication).
 // 3: R3 sums the target counts of heads whose loss is a mean over targets.
 inline constexpr uint32_t kRoundProtocolVersion = 3;
-
-// The few collectives the protocol needs, so that the trainer also runs in one process
-// without MPI (tests use that as the reference run). Every call is collective.
-class ControlPlane {
- public:
-  virtual ~ControlPlane() = default;
-  virtual int rank() const = 0;
-  virtual int size() const = 0;
-  virtual int local_size() const = 0;   // ranks on this node
-  virtual int local_rank() const = 0;   // this rank among them (which GPU it takes)
-  virtual void broadcast(std::string* bytes, int root) = 0;
-  // Throws CommError naming `what`, rank 0's value and every disagreeing rank's value.
-  virtual void check_agreement(const std::string& what, const std::string& value) = 0;
-  // Element-wise sum (first `sum_count` values) and maximum (the rest) over ranks, in place.
-  virtual void allreduce(std::vector<double>* values, size_t sum_count) = 0;
-  virtual std::vector<std::string> allgather(const std::string& bytes) = 0;
-  virtual void barrier() = 0;
-  // The MPI context behind it (for the gradient backends), or nullptr in one process.
-  virtual const MpiContext* mpi() const = 0;
-};
-
-// The job's ranks over MPI (every call checked: CommError naming the call and the rank).
-std::unique_ptr<ControlPlane> make_mpi_control_plane(const MpiContext& mpi);
-// One process, rank 0 of 1: collectives are identities.
-std::unique_ptr<ControlPlane> make_local_control_plane();
 
 struct EpochMessage {
   uint32_t version = kRoundProtocolVersion;
@@ -136,15 +116,54 @@ struct RoundStatsField {
 };
 extern const std::vector<RoundStatsField> kRoundStatsFields;
 
-// One rank's end of the protocol.
+// The control-plane collectives of each step, in the order the step issues them (what a
+// recording plane must see filed under the step's name).
+enum class Collective { kAgreement, kBroadcast, kAllreduce, kAllgather, kBarrier };
+const char* to_string(Collective c);
+struct StepCollectives {
+  const char* step;                    // "R4"
+  std::vector<Collective> collectives;
+  const char* when;                    // when the step runs
+};
+//   S1  kAgreement     twice: the resolved configuration; then device kind and precision
+//   S2  kAgreement     initial weights checksum
+//   S3  kBroadcast     checkpoint path (every start: "" for a fresh one)
+//   S4  kAgreement     restored state checksum (resume only)
+//   E1  kBroadcast     EpochMessage
+//   E2  kAgreement     schedule hash
+//   R1  kBroadcast     RoundPlan
+//   R3  kAllreduce     target counts (tasks with a head whose loss is a mean over targets)
+//   R4  kAllreduce     RoundStats
+//   R6  kAllgather     predictions, once per evaluated split (F2 too)
+//   C1  kAllgather     CPU generator states (a second kAllgather on a GPU: the device's)
+//   F3  kBarrier       after the model folder
+extern const std::vector<StepCollectives> kStepCollectives;
+// The entry of `step`; CommError for a step the table does not list.
+const StepCollectives& step_collectives(const std::string& step);
+
+// One rank's end of the protocol: the only caller of the control plane.
 class RoundProtocol {
  public:
   explicit RoundProtocol(ControlPlane& plane) : plane_(plane) {}
 
-  // S1/S2/S4: agreement on a value (config JSON, weight checksum, restored state checksum).
-  void agree(const std::string& what, const std::string& value) { plane_.check_agreement(what, value); }
+  // Where this rank stands (no communication).
+  int rank() const { return plane_.rank(); }
+  int size() const { return plane_.size(); }
+  int local_rank() const { return plane_.local_rank(); }
+  int local_size() const { return plane_.local_size(); }
+  // The MPI context for the gradient backends, or nullptr in one process.
+  const MpiContext* mpi() const { return plane_.mpi(); }
+
+  // S1: every rank's resolved configuration (JSON) must equal rank 0's.
+  void agree_config(const std::string& config_json);
+  // S1: every rank computes on the same kind of device in the same precision.
+  void agree_execution(const std::string& device_and_precision);
+  // S2: the checksum of the initial weights.
+  void agree_initial_weights(uint64_t checksum);
   // S3: rank 0's checkpoint path ("" for a fresh start) on every rank.
   std::string choose_checkpoint(const std::string& rank0_choice);
+  // S4: the checksum of the state restored from `checkpoint`.
+  void agree_restored_state(const std::string& checkpoint, uint64_t checksum);
   // E1: rank 0's epoch message received and checked against `epoch`; returns the seed to
   // build the schedule from.
   uint64_t start_epoch(int64_t epoch, uint64_t seed);
@@ -153,8 +172,20 @@ class RoundProtocol {
   // R1: rank 0 passes its plan (others pass their expectation: step, epoch, index, task);
   // returns rank 0's plan after checking it against the expectation.
   RoundPlan exchange_plan(const RoundPlan& mine);
+  // R3: this rank's target count per head, summed over ranks (one all-reduce).
+  std::vector<double> sum_target_counts(std::vector<double> mine);
   // R4: the stats reduced over ranks; CommError when a rank speaks another version.
   RoundStats reduce_stats(const RoundStats& mine);
+  // R6: every rank's packed predictions of one split, in rank order.
+  std::vector<std::string> gather_predictions(const std::string& mine);
+  // C1: every rank's CPU generator state, in rank order; and, on a GPU, its device
+  // generator's (a second allgather; empty when `mine_cuda` is not given).
+  struct GeneratorStates {
+    std::vector<std::string> cpu, cuda;
+  };
+  GeneratorStates gather_generator_states(const std::string& mine_cpu, const std::string* mine_cuda);
+  // F3: the last collective of a run (rank 0 has written the model folder).
+  void finish();
 
  private:
   ControlPlane& plane_;

@@ -1,19 +1,21 @@
-// The trainer of mtdnn-train: opens and checks the shards, plans the schedule, builds the
-// model from the seed, and runs the step loop of the round protocol (round_protocol.h) on
-// every rank: per step one task's global batch, this rank's slice of it (in --grad-accum
-// micro-batches), backward with the gradients of the encoder and that task's head
-// all-reduced, NaN/Inf check, clipping, optimizer step and learning-rate schedule; dev
-// evaluation when rank 0 says so; at the end the final evaluation, predictions and the
-// model folder. Output (rank 0): <out>/config.json, metrics.jsonl, predictions/, model/.
+// The trainer of mtdnn-train: the driver that sequences a run on every rank. It opens the
+// run's inputs (run_inputs.h: shards, evaluation splits, encoder config, the schedule plan),
+// builds the model from the seed, makes the distributed step (worker/distributed_step.h),
+// resumes from a checkpoint (run_snapshot.h), and runs the rounds of the protocol
+// (comm/round_protocol.h): per step one task's global batch, dev evaluation and checkpoints
+// when rank 0 says so; at the end the final evaluation, predictions and the model folder.
+// Records and console lines go through run_report.h. Output (rank 0): <out>/config.json,
+// metrics.jsonl, predictions/, model/, checkpoints/.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "comm/round_protocol.h"
+#include "orchestrator/checksums.h"
+#include "orchestrator/run_report.h"
 #include "orchestrator/train_options.h"
 
 namespace mtdnn::worker {
@@ -21,12 +23,6 @@ class MtdnnModelImpl;
 }
 
 namespace mtdnn::orchestrator {
-
-struct EvalRecord {
-  std::string task, split;
-  int64_t step = 0;
-  std::map<std::string, double> metrics;  // x100, by the YAML names (ACC, F1, ...)
-};
 
 struct TrainResult {
   int64_t steps = 0;            // optimizer steps taken (skipped ones included)
@@ -54,7 +50,7 @@ class Trainer {
 
   // The resolved configuration (what config.json holds).
   std::string resolved_config_json() const;
-  // The schedule summary --dry-run prints: batches per task per epoch, total and warm-up steps.
+  // The schedule summary --dry-run prints (dry_run.h).
   std::string schedule_summary() const;
   int64_t total_steps() const;
   int64_t warmup_steps() const;
@@ -71,8 +67,5 @@ class Trainer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// FNV-1a 64 over every parameter's name and float bytes, in registration order.
-uint64_t parameter_checksum(const worker::MtdnnModelImpl& model);
 
 }  // namespace mtdnn::orchestrator

@@ -126,6 +126,8 @@ std::vector<ScheduleEntry> temperature_schedule(const ScheduleOptions& o, const 
   return out;
 }
 
+// Byte-wise FNV-1a over a 64-bit word's little-endian bytes. (The S2/S4 weight checksums,
+// orchestrator/checksums.cc, feed whole words instead; why both exist is written there.)
 void fnv1a(uint64_t& h, uint64_t word) {
   for (int i = 0; i < 8; ++i) {
     h ^= (word >> (8 * i)) & 0xFF;

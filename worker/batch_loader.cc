@@ -3,10 +3,10 @@
 #include "worker/batch_loader.h"
 
 #include <algorithm>
-#include <chrono>
 #include <numeric>
 #include <set>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/hdf5.h"
 #include "schedule/length_buckets.h"
@@ -14,10 +14,6 @@
 namespace mtdnn::worker {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // The shard files holding examples `indices` (for error messages), clamped to the split.
 std::string shard_files(const sharding::SplitReader& reader, const std::vector<int64_t>& indices) {

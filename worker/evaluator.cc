@@ -107,7 +107,7 @@ void predict_batch(MtdnnModelImpl& model, const TaskDef& task, const task_kinds:
 }  // namespace
 
 SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
-                               const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane,
+                               const sharding::SplitReader& reader, int64_t batch_size, const EvalShare& share,
                                const ExecutionOptions& exec) {
   const task_kinds::TaskKind& kind = task_kinds::kind_of(task);
   const auto resources = kind.load_resources(task, reader.task_dir());
@@ -117,7 +117,7 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
     const bool was_training = model.is_training();
     model.eval();
     torch::NoGradGuard no_grad;
-    for (size_t c = static_cast<size_t>(plane.rank()); c < batches.size(); c += static_cast<size_t>(plane.size()))
+    for (size_t c = static_cast<size_t>(share.rank); c < batches.size(); c += static_cast<size_t>(share.size))
       predict_batch(model, task, kind, resources.get(), reader, batches[c], exec, &local);
     model.train(was_training);
   }
@@ -126,13 +126,13 @@ SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
                          {"gold", r.gold},       {"gold_score", r.gold_score}, {"uids", local.uids},
                          {"sums", r.sums},       {"probs", r.probs}};
   std::vector<uint8_t> packed = nlohmann::json::to_msgpack(mine);
-  std::vector<std::string> all = plane.allgather(std::string(packed.begin(), packed.end()));
+  std::vector<std::string> all = share.gather(std::string(packed.begin(), packed.end()));
 
   SplitPredictions p;
   p.task = task.name;
   p.split = reader.split().split;
   p.has_labels = reader.label_kind() != sharding::LabelKind::kNone;
-  if (plane.rank() != 0) return p;
+  if (share.rank != 0) return p;
   const size_t n = static_cast<size_t>(reader.size());
   p.uids.resize(n);
   p.predicted.assign(n, 0);

@@ -7,12 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "task_kinds/task_kind.h"
-#include "comm/round_protocol.h"
 #include "sharding/split_reader.h"
 #include "worker/execution.h"
 
@@ -42,12 +42,22 @@ struct SplitPredictions {
 // The predictions as the task's kind reads them.
 task_kinds::EvalRows eval_rows(const SplitPredictions& p);
 
-// Collective over `plane`: every rank predicts its share of the batches with `model` in
-// evaluation mode (restored afterwards); rank 0 returns every prediction, other ranks an
-// empty result. `exec`: where the model is (batches are copied there; each head's output
-// comes back to the host once per batch).
+// This rank's part of a sharded evaluation: its place among the ranks, and how the ranks'
+// packed predictions reach every rank, in rank order (mtdnn-train: the round protocol's R6;
+// the default is one process).
+struct EvalShare {
+  int rank = 0, size = 1;
+  std::function<std::vector<std::string>(const std::string&)> gather = [](const std::string& mine) {
+    return std::vector<std::string>{mine};
+  };
+};
+
+// Collective over the ranks of `share`: every rank predicts its share of the batches with
+// `model` in evaluation mode (restored afterwards); rank 0 returns every prediction, other
+// ranks an empty result. `exec`: where the model is (batches are copied there; each head's
+// output comes back to the host once per batch).
 SplitPredictions predict_split(MtdnnModelImpl& model, const TaskDef& task,
-                               const sharding::SplitReader& reader, int64_t batch_size, comm::ControlPlane& plane,
+                               const sharding::SplitReader& reader, int64_t batch_size, const EvalShare& share = {},
                                const ExecutionOptions& exec = {});
 
 // Metric name -> value (x100 for GLUE's metrics) as the task's kind reports them (its

@@ -32,6 +32,7 @@ class MaskedLmHeadImpl : public TaskHeadImpl {
   HeadOutput forward(const HeadInput& input, const torch::Tensor& labels) override;
   // Vocabulary logits of hidden states (..., H) -> (..., V).
   torch::Tensor logits(const torch::Tensor& hidden, const torch::Tensor& word_embeddings);
+  bool ties_word_embeddings() const override { return true; }  // the decoder is E
 
   MlmTransform transform{nullptr};
   torch::Tensor output_bias;  // registered as `bias`

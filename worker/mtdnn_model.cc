@@ -49,6 +49,12 @@ MtdnnModelImpl::MtdnnModelImpl(MtdnnModelOptions options, const HeadRegistry& re
   }
 }
 
+bool MtdnnModelImpl::ties_word_embeddings(const std::string& task) const {
+  for (const TaskHeadImpl* head : heads_of(task))
+    if (head->ties_word_embeddings()) return true;
+  return false;
+}
+
 bool MtdnnModelImpl::has_task(const std::string& task) const { return task_heads_.count(task) != 0; }
 
 const std::vector<TaskHeadImpl*>& MtdnnModelImpl::heads_of(const std::string& task) const {

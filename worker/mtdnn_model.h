@@ -62,6 +62,9 @@ class MtdnnModelImpl : public torch::nn::Module {
   TaskHeadImpl& head(const std::string& task) const;  // the first (most often only) head
   const std::vector<TaskHeadImpl*>& heads_of(const std::string& task) const;
   bool has_task(const std::string& task) const;
+  // Whether a head of `task` ties its output layer to the word embeddings (the masked LM):
+  // a step of that task may touch every row of their gradient, not only the ids it looks up.
+  bool ties_word_embeddings(const std::string& task) const;
   const std::vector<std::string>& tasks() const { return tasks_; }  // in task-id order
   const MtdnnModelOptions& options() const { return options_; }
 

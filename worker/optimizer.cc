@@ -25,6 +25,24 @@ constexpr EnumName<OptimizerKind> kOptimizerNames[] = {
 constexpr EnumName<LrScheduleKind> kLrScheduleNames[] = {{LrScheduleKind::kLinear, "linear"},
                                                          {LrScheduleKind::kConstant, "constant"}};
 
+// The scalars of one parameter's update at bias-correction step t, for the CPU kernels.
+StepScalars step_scalars(const OptimizerOptions& o, double lr, double grad_scale, double t, bool decay) {
+  StepScalars s{};
+  s.decay = static_cast<float>(decay ? 1.0 - lr * o.weight_decay : 1.0);
+  s.grad_scale = static_cast<float>(grad_scale);
+  s.beta1 = static_cast<float>(o.beta1);
+  s.one_minus_beta1 = static_cast<float>(1.0 - o.beta1);
+  s.beta2 = static_cast<float>(o.beta2);
+  s.one_minus_beta2 = static_cast<float>(1.0 - o.beta2);
+  s.step_size = static_cast<float>(lr / (1.0 - std::pow(o.beta1, t)));
+  s.inv_sqrt_bias2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(o.beta2, t)));
+  s.eps = static_cast<float>(o.eps);
+  s.inv_bias1 = static_cast<float>(1.0 / (1.0 - std::pow(o.beta1, t)));
+  s.inv_bias2 = static_cast<float>(1.0 / (1.0 - std::pow(o.beta2, t)));
+  s.wd = static_cast<float>(decay ? o.weight_decay : 0.0);
+  return s;
+}
+
 }  // namespace
 
 OptimizerKind parse_optimizer_kind(const std::string& name) { return parse_name(kOptimizerNames, name); }
@@ -160,19 +178,7 @@ void Optimizer::step(double lr, double grad_scale) {
       step_tensor_ops(i, lr, grad_scale, t);
       continue;
     }
-    StepScalars s{};
-    s.decay = static_cast<float>(st.decay ? 1.0 - lr * options_.weight_decay : 1.0);
-    s.grad_scale = static_cast<float>(grad_scale);
-    s.beta1 = static_cast<float>(options_.beta1);
-    s.one_minus_beta1 = static_cast<float>(1.0 - options_.beta1);
-    s.beta2 = static_cast<float>(options_.beta2);
-    s.one_minus_beta2 = static_cast<float>(1.0 - options_.beta2);
-    s.step_size = static_cast<float>(lr / (1.0 - std::pow(options_.beta1, t)));
-    s.inv_sqrt_bias2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
-    s.eps = static_cast<float>(options_.eps);
-    s.inv_bias1 = static_cast<float>(1.0 / (1.0 - std::pow(options_.beta1, t)));
-    s.inv_bias2 = static_cast<float>(1.0 / (1.0 - std::pow(options_.beta2, t)));
-    s.wd = static_cast<float>(st.decay ? options_.weight_decay : 0.0);
+    const StepScalars s = step_scalars(options_, lr, grad_scale, t, st.decay);
     grads.push_back(g);
     active.push_back({i, s, p.data_ptr<float>(), st.exp_avg.data_ptr<float>(), st.exp_sec.data_ptr<float>(),
                       g.data_ptr<float>()});

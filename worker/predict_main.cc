@@ -24,7 +24,6 @@
 #include "common/program_main.h"
 #include "worker/evaluator.h"
 #include "worker/model_folder.h"
-#include "comm/round_protocol.h"
 #include "sharding/split_reader.h"
 #include "worker/mtdnn_model.h"
 
@@ -35,6 +34,14 @@ namespace {
 
 using namespace mtdnn;
 using namespace mtdnn::worker;
+
+void write_output(const std::string& path, const std::string& text) {
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
+  std::ofstream file(path, std::ios::trunc);
+  file << text;
+  file.close();
+  MTDNN_INPUT_CHECK(file.good(), "{}: cannot write the file", path);
+}
 
 int run(int argc, char** argv) {
   std::vector<std::string> model_dirs;
@@ -73,7 +80,6 @@ int run(int argc, char** argv) {
   // Each model in turn (one in memory at a time); the first one's task definition decides.
   std::optional<TaskDef> task;
   std::vector<SplitPredictions> predictions;
-  auto plane = comm::make_local_control_plane();
   for (const std::string& model_dir : model_dirs) {
     LoadedModel loaded = load_model_folder(model_dir);
     const TaskDef* mine = nullptr;
@@ -88,7 +94,7 @@ int run(int argc, char** argv) {
                       fmt::join(kind.score_columns(*task), ", "), model_dirs.front());
     sharding::SplitReader reader(data_dir, task_name, split);
     reader.expect(*mine, loaded.tokenizer);
-    predictions.push_back(predict_split(*loaded.model, *mine, reader, batch_size, *plane));
+    predictions.push_back(predict_split(*loaded.model, *mine, reader, batch_size));
     if (model_dirs.size() > 1)
       for (const auto& [name, value] : split_metrics(*mine, predictions.back()))
         log_info("{}: {}/{} {} {:.2f}", model_dir, task_name, split, name, value);
@@ -101,15 +107,8 @@ int run(int argc, char** argv) {
                     task_name, task->task_type);
   const SplitPredictions p = predictions.size() == 1 ? predictions.front() : average_predictions(*task, predictions);
   predictions.clear();
-  const auto write = [](const std::string& path, const std::string& text) {
-    if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
-    std::ofstream file(path, std::ios::trunc);
-    file << text;
-    file.close();
-    MTDNN_INPUT_CHECK(file.good(), "{}: cannot write the file", path);
-  };
-  if (kind.writes_submission()) write(out, submission_tsv(*task, p));  // MaskLM: metrics only
-  if (scores) write(scores_file_name(out), scores_tsv(*task, p));
+  if (kind.writes_submission()) write_output(out, submission_tsv(*task, p));  // MaskLM: metrics only
+  if (scores) write_output(scores_file_name(out), scores_tsv(*task, p));
   nlohmann::ordered_json j;
   j["task"] = task_name;
   j["split"] = split;

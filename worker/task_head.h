@@ -41,6 +41,9 @@ class TaskHeadImpl : public torch::nn::Module {
   // default the argmax over the last dimension of the logits (class or token ids).
   virtual torch::Tensor predict(const HeadOutput& output, const HeadInput& input) const;
   const HeadSpec& spec() const { return spec_; }
+  // Whether the head's output layer is tied to the encoder's word embeddings (the masked
+  // LM's decoder): then every row of their gradient may be non-zero.
+  virtual bool ties_word_embeddings() const { return false; }
 
  protected:
   // Linear(weight_, bias_) of the pooled vector (B, H), after the head's dropout unless

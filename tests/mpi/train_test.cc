@@ -32,7 +32,10 @@
 #include "schedule/schedule.h"
 #include "orchestrator/stop_request.h"
 #include "orchestrator/train_options.h"
+#include "orchestrator/run_inputs.h"
 #include "orchestrator/trainer.h"
+#include "../recording_plane.h"
+#include "task_kinds/task_kind.h"
 #include "preprocess/preprocess_job.h"
 #include "sharding/split_reader.h"
 #include "worker/bert_config.h"
@@ -746,6 +749,72 @@ TEST(Train, BadInputNamesTheProblem) {
   expect_input_error(o, {"--max-seq-len 64 exceeds max_position_embeddings 32"});
   o.max_seq_len = 16;
   expect_input_error(o, {"preprocessed with --max-seq-len 24"});
+}
+
+// The steps a run goes through by its options and plan, in the order the round protocol
+// (comm/round_protocol.h) says: start, resume, the epoch, each round from step `first` to
+// `last` (R3 for a task with a per-target loss, R6 per labelled split on plan.eval, C1 on
+// plan.checkpoint), the stop, F1's checkpoint, F2's evaluation of every split, F3.
+std::vector<std::string> protocol_steps(const TrainOptions& o, int64_t first, int64_t last, bool resumed,
+                                        bool stopped) {
+  const RunInputs in = open_run_inputs(o);
+  const int64_t total = in.plan.total;
+  size_t labelled = 0;
+  for (const auto& e : in.evals) labelled += e.labelled;
+  std::vector<std::string> steps = {"S1", "S1", "S2", "S3"};
+  if (resumed) steps.push_back("S4");
+  steps.insert(steps.end(), {"E1", "E2"});
+  bool checkpointed = resumed;  // the step the run starts at is the checkpoint's
+  for (int64_t s = first; s < last; ++s) {
+    steps.push_back("R1");
+    const TaskDef& task = in.tasks[static_cast<size_t>(in.plan.epochs[0].entries[static_cast<size_t>(s)].task)];
+    for (const auto& head : task_kinds::kind_of(task).heads(task))
+      if (head.loss_per_target) {
+        steps.push_back("R3");
+        break;
+      }
+    steps.push_back("R4");
+    const int64_t next = s + 1;
+    if (next % o.eval_every == 0 && next < total) steps.insert(steps.end(), labelled, "R6");
+    checkpointed = next % o.checkpoint_every == 0 && next < total;
+    if (checkpointed) steps.push_back("C1");
+  }
+  if (stopped) steps.push_back("R1");
+  if (!checkpointed) steps.push_back("C1");
+  if (!stopped) steps.insert(steps.end(), in.evals.size(), "R6");
+  steps.push_back("F3");
+  return steps;
+}
+
+// The round protocol's collectives recorded on every rank through a short multi-task run
+// (the MaskLM task's R3 included) with evaluations and checkpoints, stopped by a signal and
+// resumed: each rank's calls are the table's for the steps the run went through, in order,
+// and every rank issued the same calls as rank 0 (no rank waits in a collective others skip).
+TEST(Train, EveryRankIssuesTheCollectivesOfTheProtocolTable) {
+  comm::MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto mpi_plane = comm::make_mpi_control_plane(mpi);
+  test::RecordingPlane plane(*mpi_plane);
+  TrainOptions o = data.options("recorded");
+  o.tasks.push_back("lm");
+  o.eval_every = 2;
+  o.checkpoint_every = 4;  // step 4 evaluates, then checkpoints
+  o.stop_after_step = 6;
+  fresh_out(mpi, o);
+  auto check = [&](const std::vector<std::string>& steps, const std::string& run) {
+    const std::string got = test::transcript(plane.calls()), want = test::transcript(test::calls_of(steps));
+    EXPECT_EQ(got, want) << run << ": rank " << mpi.rank() << "'s collectives (left) against the protocol table's";
+    const std::vector<std::string> all = mpi.allgather(got);
+    for (size_t r = 1; r < all.size(); ++r) EXPECT_EQ(all[r], all[0]) << run << ": rank " << r << " against rank 0";
+    plane.clear();
+  };
+  EXPECT_EQ(Trainer(o, plane).run().steps, 6);
+  check(protocol_steps(o, 0, 6, false, true), "stopped at step 6");
+  o.stop_after_step = 0;
+  o.resume = "auto";
+  const int64_t total = Trainer(o, plane).run().steps;
+  EXPECT_GT(total, 9) << "the MaskLM task adds steps";
+  check(protocol_steps(o, 6, total, true, false), "resumed at step 6");
 }
 
 }  // namespace
