@@ -4,6 +4,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
+
 #include "common/error.h"
 #include "worker/batch_loader.h"
 

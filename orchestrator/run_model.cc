@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
+
 #include "common/log.h"
 #include "orchestrator/generator_state.h"
 #include "task_kinds/task_kind.h"

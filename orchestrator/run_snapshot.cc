@@ -2,6 +2,7 @@
 #include "orchestrator/run_snapshot.h"
 
 #include <torch/torch.h>
+#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include <cstring>
 

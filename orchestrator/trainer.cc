@@ -3,7 +3,6 @@
 #include "orchestrator/trainer.h"
 
 #include <torch/torch.h>
-#include <fmt/ranges.h>  // fmt::join (its home since fmt 11)
 
 #include <algorithm>
 #include <filesystem>
