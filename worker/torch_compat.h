@@ -1,7 +1,7 @@
 // The differences between the two LibTorch generations mtdnn builds against, in one place:
-// Debian's LibTorch 1.13 (CPU; what CI builds with) and LibTorch 2.x (the CUDA builds inside
-// PyTorch wheels). Everything else in the code base is written against the API the two
-// share. What differs:
+// LibTorch 2.x (the CUDA builds inside PyTorch wheels: the default build) and Debian's
+// LibTorch 1.13 (CPU; CI's second build). Everything else in the code base is written
+// against the API the two share. What differs:
 //   - autocast: 1.13 has one switch and one dtype per device type under its own name
 //     (set_enabled / set_cpu_enabled, set_autocast_gpu_dtype / set_autocast_cpu_dtype);
 //     2.4 and later take the device type as an argument and deprecate the old names.
