@@ -17,7 +17,6 @@ jobs=$(nproc)
 echo "== build (Release, LibTorch of the PyTorch wheel)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
-echo "mtdnn-train links: $(ldd build/bin/mtdnn-train | grep -oE 'lib(torch_cuda|nccl|torch_cpu|gomp)[^ ]*' | sort -u | tr '\n' ' ')"
 
 echo "== fuzz (libFuzzer, ${MTDNN_FUZZ_SECONDS:-30} s per target)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMTDNN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

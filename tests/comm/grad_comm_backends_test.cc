@@ -13,7 +13,7 @@ TEST(CommBackend, NamesAndAvailability) {
   EXPECT_TRUE(comm_backend_available(CommBackend::kMpi));
   // What the configure step found (cmake/torch.cmake): Gloo with Debian's LibTorch, not with
   // the PyTorch wheel's, which ships no Gloo headers.
-  EXPECT_EQ(comm_backend_available(CommBackend::kGloo), MTDNN_EXPECT_GLOO != 0);
+  EXPECT_EQ(comm_backend_available(CommBackend::kGloo), MTDNN_HAVE_GLOO != 0);
 }
 
 TEST(CommBackend, NamesRoundTrip) {

@@ -234,8 +234,6 @@ TEST_P(TrainAcrossRanks, SameParametersAsOneProcess) {
                                             GetParam().pretraining ? "-lm" : ""));
   if (GetParam().pretraining) o.tasks.push_back("lm");
   o.backend = comm::parse_comm_backend(GetParam().backend);
-  // The same on every rank (a build property): Gloo is not in a build against the wheel's LibTorch.
-  if (!comm::comm_backend_available(*o.backend)) GTEST_SKIP() << GetParam().backend << " is not in this build";
   o.grad_accum = GetParam().grad_accum;
   Trainer trainer(o, *plane);
   TrainResult result = trainer.run();
@@ -277,8 +275,12 @@ INSTANTIATE_TEST_SUITE_P(Mpi, TrainAcrossRanks,
                            return info.param.backend + "_accum" + std::to_string(info.param.grad_accum) +
                                   (info.param.pretraining ? "_pretraining" : "");
                          });
+// Gloo exists only in builds whose LibTorch ships its headers (cmake/torch.cmake): Debian's
+// 1.13, which CI builds and runs these on; a build against the PyTorch wheel has none.
+#if MTDNN_HAVE_GLOO
 INSTANTIATE_TEST_SUITE_P(Gloo, TrainAcrossRanks, ::testing::Values(Variant{"gloo", 1}, Variant{"gloo", 3}),
                          [](const auto& info) { return info.param.backend + "_accum" + std::to_string(info.param.grad_accum); });
+#endif
 
 TEST(Train, HeadNotInTheBatchGetsNoUpdate) {
   comm::MpiContext& mpi = test::mpi();
