@@ -3,6 +3,7 @@
 // own --help. Exit status: 0 success, 1 a problem (named on stderr), 2 bad usage.
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -18,6 +19,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/program_main.h"
+#include "worker/hf_sequence_classifier.h"
+#include "worker/model_folder.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -206,13 +209,39 @@ int cmd_verify(Command& c, int argc, char** argv) {
   return bad ? 1 : 0;
 }
 
+// --task: one task of a trained-model folder as Hugging Face's BertForSequenceClassification.
+int export_task(const std::string& model_dir, const std::string& out, const std::string& task,
+                const std::string& vocab) {
+  MTDNN_INPUT_CHECK(fs::exists(fs::path(model_dir) / "training.json"),
+                    "{}: --task exports from a trained-model folder (mtdnn-train's <out>/model, with "
+                    "training.json), which knows the task's labels and tokenizer",
+                    model_dir);
+  MTDNN_INPUT_CHECK(!vocab.empty(), "--task needs --vocab: the vocab.txt the shards were made with "
+                                    "(the encoder folder's for mtdnn-preprocess --encoder)");
+  const mtdnn::worker::LoadedModel loaded = mtdnn::worker::load_model_folder(model_dir);
+  const auto it = std::find_if(loaded.tasks.begin(), loaded.tasks.end(),
+                               [&](const auto& t) { return t.name == task; });
+  MTDNN_INPUT_CHECK(it != loaded.tasks.end(), "--task {}: the model in {} was not trained on it", task, model_dir);
+  mtdnn::worker::export_sequence_classifier(*loaded.model, *it, loaded.tokenizer, vocab, out);
+  std::cout << fmt::format("exported task {} of {} to {} as a BertForSequenceClassification: model.safetensors, "
+                           "config.json, vocab.txt, tokenizer_config.json, special_tokens_map.json\n",
+                           task, model_dir, out);
+  return 0;
+}
+
 int cmd_export_hf(Command& c, int argc, char** argv) {
-  std::string dir, out;
+  std::string dir, out, task, vocab;
   add_dir_argument(c, &dir);
   c.desc.add_options()
-      ("out", po::value(&out)->required(), "output folder, created when missing (positional)");
+      ("out", po::value(&out)->required(), "output folder, created when missing (positional)")
+      ("task", po::value(&task),
+       "export this task alone as Hugging Face's BertForSequenceClassification; DIR is then a trained-model "
+       "folder (mtdnn-train's <out>/model)")
+      ("vocab", po::value(&vocab), "with --task: the vocab.txt the model's shards were made with (checked)");
   c.positional.add("out", 1);
   if (!parse(c, argc, argv)) return 0;
+  if (!task.empty()) return export_task(dir, out, task, vocab);
+  MTDNN_INPUT_CHECK(vocab.empty(), "--vocab goes with --task");
   const std::string path = resolve(dir);
   const Manifest m = read_manifest(path);
   TrainingState state = load_checkpoint(path, /*verify=*/true);
@@ -263,7 +292,11 @@ const SubCommand kSubCommands[] = {
      "model.safetensors holds the encoder under BertModel keys and the task heads under\n"
      "heads.<task>. (with a masked-LM head, a BertForPreTraining: the encoder under bert., the\n"
      "masked-LM and next-sentence heads under cls.*); mtdnn.json describes the heads, so that\n"
-     "import-hf can restore them too.",
+     "import-hf can restore them too.\n"
+     "With --task T (DIR a trained-model folder, --vocab its vocabulary): task T alone as a\n"
+     "BertForSequenceClassification with its tokenizer's files, which transformers'\n"
+     "AutoModelForSequenceClassification and AutoTokenizer load as they are. SAN and ranking\n"
+     "heads have no Hugging Face class and are refused.",
      cmd_export_hf},
     {"import-hf", "MODEL_DIR OUT", "an initial checkpoint (step 0) from a Hugging Face BERT",
      "The checkpoint holds the model tensors only (meta.kind \"init\"); with an mtdnn.json from\n"

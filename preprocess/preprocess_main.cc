@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/program_main.h"
+#include "preprocess/encoder_tokenizer.h"
 #include "preprocess/preprocess_job.h"
 
 namespace po = boost::program_options;
@@ -34,10 +35,10 @@ std::vector<std::string> split_list(const std::string& text) {
 
 int run(int argc, char** argv) {
   PreprocessOptions o;
-  std::string tasks, splits, on_bad_row = "fail", config;
+  std::string tasks, splits, on_bad_row = "fail", config, encoder;
   po::options_description desc(
       "mtdnn-preprocess: tokenize task corpora into HDF5 shards\n\n"
-      "Usage: mtdnn-preprocess --task-def tasks/glue.yml --input GLUE_DIR --vocab vocab.txt --out DIR [options]\n\n"
+      "Usage: mtdnn-preprocess --task-def tasks/glue.yml --input GLUE_DIR (--vocab vocab.txt | --encoder DIR) --out DIR [options]\n\n"
       "Options");
   desc.add_options()
       ("help,h", "print this help and exit")
@@ -46,7 +47,10 @@ int run(int argc, char** argv) {
       ("input", po::value(&o.input_dir)->required(),
        "folder with GLUE's task folders (CoLA/, SST-2/, ...) and/or mt-dnn canonical <task>_<split>.tsv files; "
        "MaskLM tasks: a corpus file, or a folder with <task>/*.txt|*.jsonl or *.txt|*.jsonl")
-      ("vocab", po::value(&o.vocab_path)->required(), "BERT WordPiece vocab.txt")
+      ("vocab", po::value(&o.vocab_path), "BERT WordPiece vocab.txt")
+      ("encoder", po::value(&encoder),
+       "pretrained model folder (scripts/pretrained-encoder.sh, a Hugging Face BERT folder): its vocab.txt, and "
+       "its casing from tokenizer_config.json's do_lower_case; instead of --vocab")
       ("uncased", po::bool_switch(), "lower-case and strip accents (default)")
       ("cased", po::bool_switch(), "keep case and accents")
       ("max-seq-len", po::value(&o.max_seq_len)->default_value(512),
@@ -73,6 +77,17 @@ int run(int argc, char** argv) {
   }
   MTDNN_INPUT_CHECK(!(vm["uncased"].as<bool>() && vm["cased"].as<bool>()), "--uncased and --cased exclude each other");
   o.lower_case = !vm["cased"].as<bool>();
+  MTDNN_INPUT_CHECK(o.vocab_path.empty() != encoder.empty(), "give exactly one of --vocab and --encoder");
+  if (!encoder.empty()) {
+    const auto from_encoder = mtdnn::preprocess::read_encoder_tokenizer(encoder);
+    // The encoder decides; an explicit flag that says otherwise is a mistake, not a choice.
+    MTDNN_INPUT_CHECK(!(from_encoder.lower_case ? vm["cased"].as<bool>() : vm["uncased"].as<bool>()),
+                      "--{}: the encoder in {} was pretrained {} (its tokenizer_config.json)",
+                      from_encoder.lower_case ? "cased" : "uncased", encoder,
+                      from_encoder.lower_case ? "lower-cased" : "cased");
+    o.vocab_path = from_encoder.vocab_path;
+    o.lower_case = from_encoder.lower_case;
+  }
   MTDNN_INPUT_CHECK(on_bad_row == "fail" || on_bad_row == "skip", "--on-bad-row must be fail or skip, got '{}'",
                     on_bad_row);
   o.skip_bad_rows = on_bad_row == "skip";

@@ -3,7 +3,9 @@
 // mtdnn-train writes into predictions/), with --scores each example's class probabilities
 // or score beside it, and the metrics on stdout when the split has labels. Several --model
 // folders make an ensemble: their scores are averaged per example and the predictions
-// decided from the average. One process; no MPI launcher needed.
+// decided from the average. A --model may also be Hugging Face's BertForSequenceClassification
+// folder (worker/hf_sequence_classifier.h): its head answers the task the shards define.
+// One process; no MPI launcher needed.
 #include <boost/program_options.hpp>
 
 #include <torch/torch.h>
@@ -23,6 +25,7 @@
 #include "common/log.h"
 #include "common/program_main.h"
 #include "worker/evaluator.h"
+#include "worker/hf_sequence_classifier.h"
 #include "worker/model_folder.h"
 #include "sharding/split_reader.h"
 #include "worker/mtdnn_model.h"
@@ -57,8 +60,8 @@ int run(int argc, char** argv) {
       ("help,h", "print this help and exit")
       ("config", po::value(&config), "INI file with any of these options as keys")
       ("model", po::value(&model_dirs)->required(),
-       "model folder written by mtdnn-train (<out>/model); given several times: an ensemble, the models' "
-       "scores averaged per example")
+       "model folder written by mtdnn-train (<out>/model), or a Hugging Face BertForSequenceClassification "
+       "folder; given several times: an ensemble, the models' scores averaged per example")
       ("data", po::value(&data_dir)->required(), "preprocessed shards (mtdnn-preprocess --out)")
       ("task", po::value(&task_name)->required(), "task to predict (one the model was trained on)")
       ("split", po::value(&split)->required(), "split to predict (dev, test, matched_dev, ...)")
@@ -81,7 +84,11 @@ int run(int argc, char** argv) {
   std::optional<TaskDef> task;
   std::vector<SplitPredictions> predictions;
   for (const std::string& model_dir : model_dirs) {
-    LoadedModel loaded = load_model_folder(model_dir);
+    sharding::SplitReader reader(data_dir, task_name, split);
+    LoadedModel loaded = is_sequence_classifier_folder(model_dir)
+                             ? load_sequence_classifier(model_dir, reader.manifest().task_def,
+                                                        reader.manifest().tokenizer.max_seq_len)
+                             : load_model_folder(model_dir);
     const TaskDef* mine = nullptr;
     for (const auto& t : loaded.tasks)
       if (t.name == task_name) mine = &t;
@@ -92,7 +99,6 @@ int run(int argc, char** argv) {
                       "--model {}: task {} is a {} with scores [{}] there, but a {} with scores [{}] in {}", model_dir,
                       task_name, mine->task_type, fmt::join(kind.score_columns(*mine), ", "), task->task_type,
                       fmt::join(kind.score_columns(*task), ", "), model_dirs.front());
-    sharding::SplitReader reader(data_dir, task_name, split);
     reader.expect(*mine, loaded.tokenizer);
     predictions.push_back(predict_split(*loaded.model, *mine, reader, batch_size));
     if (model_dirs.size() > 1)
