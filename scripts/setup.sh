@@ -11,7 +11,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ccache
   # benchmark and script tools
-  jq bc time
+  jq bc time curl
   # libraries the build finds with find_package
   libtorch-dev libopenblas0-pthread libopenblas-dev
   libopenmpi-dev openmpi-bin
