@@ -106,6 +106,11 @@ void for_each_option(TrainOptions& o, Visit&& visit) {
   visit(Option{"grad-clip", &o.grad_clip, "global gradient-norm clip (0: off)", &kFinite});
   visit(Option{"grad-accum", &o.grad_accum,
                "micro-batches per step (the global batch split; same result up to float rounding)", &kAtLeast1});
+  visit(Option{"batches-per-step", &o.batches_per_step,
+               "mt-dnn's --grad_accumulation_step: each step takes this many --batch-size batches of its task, so "
+               "the global batch is their product and there are that many times fewer steps (config.json records "
+               "the resulting --batch-size and --grad-accum)",
+               &kAtLeast1});
   visit(Option{"dropout", &o.dropout, "override every dropout probability (encoder, heads, SAN steps)", &kUnitOpen});
   visit(Option{"max-bad-steps", &o.max_bad_steps,
                "abort after this many consecutive steps with NaN/Inf gradients (each is skipped)", &kAtLeast1});
@@ -248,6 +253,13 @@ ParsedCommandLine parse_train_command_line(int argc, const char* const* argv) {
     throw InputError(fmt::format("{} (see --help)", e.what()));
   }
   validate(parsed.options);
+  // mt-dnn's meaning of accumulation, as this program's terms: a global batch N times as
+  // large, split into N times as many micro-batches. Folded in here so that everything
+  // downstream, config.json and resume included, sees one description of the batch.
+  TrainOptions& o = parsed.options;
+  o.batch_size *= o.batches_per_step;
+  o.grad_accum *= o.batches_per_step;
+  o.batches_per_step = 1;
   return parsed;
 }
 

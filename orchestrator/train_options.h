@@ -49,6 +49,7 @@ struct TrainOptions {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-6;
   double grad_clip = 1.0;               // global L2 norm; <= 0: no clipping
   int64_t grad_accum = 1;               // micro-batches per optimizer step
+  int64_t batches_per_step = 1;         // mt-dnn's --grad_accumulation_step; folded into the two above
   std::optional<double> dropout;        // overrides every dropout (encoder, heads, SAN steps)
   int64_t max_bad_steps = 10;           // abort after this many NaN/Inf steps in a row
 

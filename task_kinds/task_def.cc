@@ -35,15 +35,23 @@ constexpr const char* kUnsupportedTaskTypes[] = {"Span", "SpanYN", "SeqenceLabel
                                                  "SequenceLabeling",
                                                  "SeqenceGeneration", "ClozeChoice"};
 constexpr const char* kLosses[] = {"CeCriterion", "MseCriterion", "RankCeCriterion", "MlmCriterion"};
-constexpr const char* kAuxLosses[] = {"MseCriterion",     "KlCriterion",  "SymKlCriterion",
-                                      "NsKlCriterion",    "NsSymKlCriterion",
-                                      "JSCriterion",      "HLCriterion",  "CeCriterion"};
 constexpr const char* kKeys[] = {"task_type", "data_format", "n_class",  "labels",
-                                 "metric_meta", "loss",      "kd_loss",  "adv_loss",
+                                 "metric_meta", "loss",
                                  "dropout_p",  "enable_san", "split_names",
                                  // MaskLM (PretrainOptions)
                                  "mask_prob", "max_predictions_per_seq", "whole_word_mask",
                                  "next_sentence", "short_seq_prob", "dev_fraction"};
+// mt-dnn's keys for what mtdnn does not implement: an error naming the key, the task and
+// why, rather than a setting silently without effect.
+struct Unimplemented {
+  const char* key;
+  const char* reason;
+};
+constexpr Unimplemented kUnimplementedKeys[] = {
+    {"kd_loss", "mt-dnn's knowledge-distillation loss (its --mkd_opt); mtdnn has no distillation"},
+    {"adv_loss", "mt-dnn's adversarial-training loss (its --adv_train); mtdnn has no adversarial training"},
+    {"actf", "the activation of mt-dnn's extra pooler layer; mtdnn's heads read BERT's pretrained pooler (tanh)"},
+};
 // Keys that only MaskLM tasks take.
 constexpr const char* kPretrainKeys[] = {"mask_prob", "max_predictions_per_seq", "whole_word_mask",
                                          "next_sentence", "short_seq_prob", "dev_fraction"};
@@ -167,6 +175,9 @@ class Parser {
     MTDNN_INPUT_CHECK(node.IsMap(), "{}: task '{}' must be a mapping of keys", where(node), name);
     for (const auto& kv : node) {
       std::string key = kv.first.as<std::string>();
+      for (const auto& u : kUnimplementedKeys)
+        MTDNN_INPUT_CHECK(key != u.key, "{}: task '{}' sets '{}': {}. Remove the key", where(kv.first), name, key,
+                          u.reason);
       bool known = std::any_of(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return key == k; });
       MTDNN_INPUT_CHECK(known, "{}: unknown key '{}' in task '{}'; known keys: {}",
                         where(kv.first), key, name, join_names(kKeys));
@@ -187,8 +198,6 @@ class Parser {
         t.metric_meta.push_back(Metric(enum_value(m, "metric_meta", kMetrics)));
     const std::string default_loss(kind.loss());
     t.loss = node["loss"] ? one_of(node["loss"], "loss", kLosses) : default_loss;
-    t.kd_loss = node["kd_loss"] ? one_of(node["kd_loss"], "kd_loss", kAuxLosses) : "MseCriterion";
-    t.adv_loss = node["adv_loss"] ? one_of(node["adv_loss"], "adv_loss", kAuxLosses) : "SymKlCriterion";
     if (node["dropout_p"]) t.dropout_p = real(node["dropout_p"], "dropout_p");
     if (node["enable_san"]) t.enable_san = boolean(node["enable_san"], "enable_san");
     t.split_names = node["split_names"] ? list(node["split_names"], "split_names")
@@ -277,8 +286,6 @@ nlohmann::json TaskDef::to_json() const {
   for (Metric m : metric_meta) metrics.push_back(to_string(m));
   j["metric_meta"] = metrics;
   j["loss"] = loss;
-  j["kd_loss"] = kd_loss;
-  j["adv_loss"] = adv_loss;
   j["dropout_p"] = dropout_p ? nlohmann::json(*dropout_p) : nlohmann::json(nullptr);
   j["enable_san"] = enable_san;
   j["split_names"] = split_names;
@@ -305,8 +312,6 @@ TaskDef TaskDef::from_json(const nlohmann::json& j) {
   for (const auto& m : j.at("metric_meta")) out << m.get<std::string>();
   out << YAML::EndSeq;
   out << YAML::Key << "loss" << YAML::Value << j.at("loss").get<std::string>();
-  out << YAML::Key << "kd_loss" << YAML::Value << j.at("kd_loss").get<std::string>();
-  out << YAML::Key << "adv_loss" << YAML::Value << j.at("adv_loss").get<std::string>();
   if (!j.at("dropout_p").is_null())
     out << YAML::Key << "dropout_p" << YAML::Value << fmt::format("{}", j.at("dropout_p").get<double>());
   out << YAML::Key << "enable_san" << YAML::Value << j.at("enable_san").get<bool>();

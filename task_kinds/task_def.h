@@ -34,8 +34,6 @@ struct TaskDef {
   std::vector<std::string> labels;        // class id = index; empty: labels are integers
   std::vector<Metric> metric_meta;
   std::string loss;                       // CeCriterion, MseCriterion, RankCeCriterion
-  std::string kd_loss;                    // kept for mt-dnn compatibility (distillation)
-  std::string adv_loss;                   // kept for mt-dnn compatibility (adversarial)
   std::optional<double> dropout_p;        // unset: the model's default
   bool enable_san = false;
   std::vector<std::string> split_names;   // default train, dev, test (MaskLM: train, dev)

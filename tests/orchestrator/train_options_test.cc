@@ -30,6 +30,14 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
   ASSERT_TRUE(p.options.dropout.has_value());
   EXPECT_EQ(*p.options.dropout, 0.0);
   EXPECT_EQ(p.options.grad_accum, 2);
+  EXPECT_EQ(p.options.batch_size, 32) << "--grad-accum splits the global batch; it does not grow it";
+  // mt-dnn's --grad_accumulation_step: N batches of --batch-size per step, in this program's
+  // terms a global batch N times as large split into N times as many micro-batches.
+  const TrainOptions mtdnn_accum =
+      parse(with({"--batch-size", "8", "--batches-per-step", "4", "--grad-accum", "2"})).options;
+  EXPECT_EQ(mtdnn_accum.batch_size, 32);
+  EXPECT_EQ(mtdnn_accum.grad_accum, 8);
+  EXPECT_EQ(mtdnn_accum.batches_per_step, 1) << "folded in, so config.json describes the batch once";
   EXPECT_FALSE(parse(base).options.dropout.has_value());
   EXPECT_TRUE(parse({"--help"}).help);
   auto expect_error = [&](std::vector<std::string> args, const std::string& needle) {
@@ -41,6 +49,7 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
     }
   };
   expect_error(with({"--batch-size", "0"}), "--batch-size must be >= 1");
+  expect_error(with({"--batches-per-step", "0"}), "--batches-per-step must be >= 1");
   // Named choices are parsed once, by their enum's parser, and the message names the flag.
   expect_error(with({"--optimizer", "sgd"}), "--optimizer: expected adamw, adamax or lamb, got 'sgd'");
   expect_error(with({"--lr-schedule", "cosine"}), "--lr-schedule: expected linear or constant, got 'cosine'");

@@ -56,6 +56,20 @@ TEST(TaskDef, DefaultsFollowTaskType) {
   EXPECT_FALSE(tasks[0].dropout_p.has_value());
 }
 
+// mt-dnn's keys for features mtdnn lacks are refused by name, with the reason, rather than
+// accepted and silently without effect.
+TEST(TaskDef, UnimplementedMtdnnKeysAreErrorsNamingKeyAndTask) {
+  const std::string base = "cola:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n";
+  for (const char* key : {"kd_loss: MseCriterion", "adv_loss: SymKlCriterion", "actf: tanh"}) {
+    const std::string e = error_of(base + "  " + key + "\n");
+    const std::string name = std::string(key).substr(0, std::string(key).find(':'));
+    EXPECT_NE(e.find("tasks.yml:5"), std::string::npos) << e;
+    EXPECT_NE(e.find("task 'cola' sets '" + name + "'"), std::string::npos) << e;
+    EXPECT_NE(e.find("Remove the key"), std::string::npos) << e;
+  }
+  EXPECT_NE(error_of(base + "  kd_loss: MseCriterion\n").find("no distillation"), std::string::npos);
+}
+
 TEST(TaskDef, ErrorsNameFileLineAndKey) {
   std::string base = "good:\n  task_type: Classification\n  data_format: PremiseOnly\n  n_class: 2\n";
   auto e = error_of(base + "  metirc_meta: [ACC]\n");
