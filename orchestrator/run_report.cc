@@ -35,8 +35,14 @@ std::string format_count(double x) {
   return fmt::format("{:.0f}", x);
 }
 
+double eta_seconds(int64_t step, int64_t first_step, int64_t total, double train_s) {
+  if (step <= first_step || train_s <= 0) return NAN;
+  return static_cast<double>(total - step) * train_s / static_cast<double>(step - first_step);
+}
+
 nlohmann::ordered_json train_record(const Progress& p, const worker::StepResult& r, int64_t epoch,
-                                    const std::string& task, const RunClock& clock, const StepWaits& waits) {
+                                    const std::string& task, const RunClock& clock, const StepWaits& waits,
+                                    double eta_s) {
   nlohmann::ordered_json j;
   j["type"] = "train";
   j["step"] = p.step;
@@ -55,15 +61,16 @@ nlohmann::ordered_json train_record(const Progress& p, const worker::StepResult&
   j["loader_wait_s"] = waits.loader_s;
   j["imbalance_wait_s"] = waits.imbalance_s;
   j["comm_wait_s"] = waits.comm_s;
+  j["eta_s"] = metric_json(eta_s);
   return j;
 }
 
 std::string train_line(const Progress& p, const worker::StepResult& r, int64_t epoch, const std::string& task,
-                       int64_t total, const RunClock& clock) {
-  return fmt::format("step {}/{} epoch {} {} loss {:.4f} (avg {:.4f}) lr {:.2e} | {:.2f} steps/s {} tok/s", p.step,
-                     total, epoch, task, r.loss, p.window.loss_avg(), r.lr,
+                       int64_t total, const RunClock& clock, double eta_s) {
+  return fmt::format("step {}/{} epoch {} {} loss {:.4f} (avg {:.4f}) lr {:.2e} | {:.2f} steps/s {} tok/s | ETA {}",
+                     p.step, total, epoch, task, r.loss, p.window.loss_avg(), r.lr,
                      static_cast<double>(p.window.steps) / clock.window_s(),
-                     format_count(p.window.tokens / clock.window_s()));
+                     format_count(p.window.tokens / clock.window_s()), format_duration(eta_s));
 }
 
 nlohmann::ordered_json eval_record(const EvalRecord& rec, int64_t epoch, size_t examples, double seconds) {
@@ -88,23 +95,29 @@ std::string eval_line(const EvalRecord& rec) {
 RunReport::RunReport(const std::string& out_dir, bool writer, int64_t resumed_step, int64_t total_steps)
     : writer_(writer),
       total_(total_steps),
+      first_step_(std::max<int64_t>(0, resumed_step)),
       metrics_((fs::path(out_dir) / "metrics.jsonl").string(), writer, resumed_step) {}
 
-void RunReport::start(const RunInputs& in, int rank, int world, const RankPlacement& pl, size_t parameters) const {
+void RunReport::start(const RunInputs& in, int rank, int world, const RankPlacement& pl, double parameters,
+                      size_t tensors) const {
   if (const std::string w = worker::thread_binding_warning(pl.threads, pl.usable_cores, pl.node_share); !w.empty())
     log_info("rank {}: {}", rank, w);
   if (!writer_) return;
   log_info("training {} on {} rank(s) x {} thread(s) (rank 0 may use {} core(s); {}, backend {}): {} steps ({} "
-           "warm-up), {} parameters", in.task_names(), world, pl.threads, pl.usable_cores, pl.exec.describe(),
-           comm::to_string(pl.backend), in.plan.total, in.plan.warmup, parameters);
+           "warm-up), {} parameters ({} tensors)", in.task_names(), world, pl.threads, pl.usable_cores,
+           pl.exec.describe(), comm::to_string(pl.backend), in.plan.total, in.plan.warmup, format_count(parameters),
+           tensors);
   if (!pl.cpu_runtime.empty()) log_info("CPU runtime: {}", pl.cpu_runtime);
   for (const auto& s : in.not_preprocessed) log_info("{}: not preprocessed, not evaluated", s);
 }
 
 void RunReport::train(Progress* p, const worker::StepResult& r, int64_t epoch, const std::string& task,
                       const StepWaits& waits) {
-  metrics_.write(train_record(*p, r, epoch, task, clock_, waits));
-  if (writer_) log_info("{}", train_line(*p, r, epoch, task, total_, clock_));
+  // The ETA from this run's rate so far (evaluations left out): a plain line in every log,
+  // terminal or not, so that batch jobs' logs have it too.
+  const double eta_s = eta_seconds(p->step, first_step_, total_, clock_.train_s());
+  metrics_.write(train_record(*p, r, epoch, task, clock_, waits, eta_s));
+  if (writer_) log_info("{}", train_line(*p, r, epoch, task, total_, clock_, eta_s));
   p->window = LogWindowSums{};
   clock_.new_window();
 }

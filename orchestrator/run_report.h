@@ -49,12 +49,18 @@ std::string format_duration(double s);
 // "950", "12.3k", "4.56M".
 std::string format_count(double x);
 
-// One "train" record of metrics.jsonl: the step `p` has reached, of task `task` in `epoch`.
+// Seconds of training left to step `total` at the rate from `first_step` (where this run
+// started) to `step` over `train_s` seconds; NaN before the first step.
+double eta_seconds(int64_t step, int64_t first_step, int64_t total, double train_s);
+
+// One "train" record of metrics.jsonl: the step `p` has reached, of task `task` in `epoch`,
+// with the run's estimated seconds left (`eta_s`, null when unknown).
 nlohmann::ordered_json train_record(const Progress& p, const worker::StepResult& r, int64_t epoch,
-                                    const std::string& task, const RunClock& clock, const StepWaits& waits);
-// Its console line.
+                                    const std::string& task, const RunClock& clock, const StepWaits& waits,
+                                    double eta_s);
+// Its console line, ending in the ETA.
 std::string train_line(const Progress& p, const worker::StepResult& r, int64_t epoch, const std::string& task,
-                       int64_t total, const RunClock& clock);
+                       int64_t total, const RunClock& clock, double eta_s);
 // One "eval" record of metrics.jsonl and its console line.
 nlohmann::ordered_json eval_record(const EvalRecord& rec, int64_t epoch, size_t examples, double seconds);
 std::string eval_line(const EvalRecord& rec);
@@ -66,8 +72,10 @@ class RunReport {
 
   RunClock& clock() { return clock_; }
   // The run's first lines: a thread-binding warning on any rank; on rank 0 the tasks, ranks,
-  // threads, device, backend, steps and `parameters`, the CPU runtime, splits not preprocessed.
-  void start(const RunInputs& in, int rank, int world, const RankPlacement& place, size_t parameters) const;
+  // threads, device, backend, steps, the model's `parameters` (numbers) in `tensors`, the CPU
+  // runtime, splits not preprocessed.
+  void start(const RunInputs& in, int rank, int world, const RankPlacement& place, double parameters,
+             size_t tensors) const;
   // The training record of the step `p` has reached; opens a new log window.
   void train(Progress* p, const worker::StepResult& r, int64_t epoch, const std::string& task,
              const StepWaits& waits);
@@ -82,6 +90,7 @@ class RunReport {
  private:
   bool writer_;
   int64_t total_;
+  int64_t first_step_;  // where this run started (the resumed step, or 0)
   MetricsLog metrics_;
   RunClock clock_;
 };

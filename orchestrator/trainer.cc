@@ -312,7 +312,9 @@ TrainResult Trainer::run() {
   Progress p = m.resume();                     // S3-S4
   const Progress first = p;                    // rates count this run's work only
   m.open_outputs(m.resumed ? p.step : -1);
-  m.report->start(m.in, m.protocol.rank(), m.protocol.size(), m.place, m.step->optimizer().params().size());
+  double parameters = 0;
+  for (const auto& named : m.step->optimizer().params()) parameters += static_cast<double>(named.param.numel());
+  m.report->start(m.in, m.protocol.rank(), m.protocol.size(), m.place, parameters, m.step->optimizer().params().size());
   Loop loop;
   loop.epoch = p.epoch;
   for (int64_t epoch = p.epoch; epoch < m.o.epochs && p.step < m.in.plan.total && !loop.stopped; ++epoch)

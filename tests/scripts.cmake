@@ -101,11 +101,12 @@ endif()
 # --- mtdnn-train stop and resume (tests/scripts/train_resume_test.sh) -------------------------
 # mpirun -np 2 on tiny data: SIGUSR1 mid-run gives exit status 85 and a checkpoint; rerun
 # with --resume auto ends with the uninterrupted run's model.safetensors, byte for byte; so
-# does a run whose ranks are SIGKILLed at three points (in steps or saves) and resumed.
+# does a run whose ranks are SIGKILLed at three points (in steps or saves) and resumed. Each
+# resumed run's TensorBoard event files read back (tensorboard package) equal its metrics.jsonl.
 if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
   add_test(NAME train.stop_and_resume
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/train_resume_test.sh ${CMAKE_BINARY_DIR}/bin
-                   ${CMAKE_BINARY_DIR}/train-resume-test)
+                   ${CMAKE_BINARY_DIR}/train-resume-test ${MTDNN_PYTHON})
   set_tests_properties(train.stop_and_resume PROPERTIES TIMEOUT 420 RUN_SERIAL TRUE LABELS mpi)
 endif()
 
@@ -213,3 +214,26 @@ if(MTDNN_WITH_TORCH AND MTDNN_PYTHON AND TARGET mtdnn-train AND TARGET mtdnn-pre
   set_tests_properties(hf.sequence_classifier PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
                        LABELS e2e)
 endif()
+
+# --- Fine-tuning against Hugging Face (scripts/compare-hf-finetune.sh --quick) ----------------
+# tests/e2e/compare_hf_quick_test.sh: the packaged encoder fine-tuned on RTE and STS-B for 20
+# steps by mtdnn-train (2 ranks) and by bench/hf_finetune.py (transformers); both sides must
+# read the same examples, take the same steps and appear in every row of the report. Skips
+# (77) without GLUE in ../shared/data or $MTDNN_DATA_DIR, the encoder or the Python packages.
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
+  add_test(NAME hf.finetune_compare_quick
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/compare_hf_quick_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/compare-hf-quick-test ${MTDNN_DEFAULT_DATA_DIR})
+  set_tests_properties(hf.finetune_compare_quick PROPERTIES TIMEOUT 1200 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
+                       LABELS e2e)
+endif()
+
+# --- scripts/download-glue.sh against a local mirror (tests/scripts/download_glue_test.sh) ----
+# GLUE's zips and MRPC's SentEval sources rebuilt from the GLUE files in ../shared/data,
+# served by python3 -m http.server on 127.0.0.1 (no other network): every file lands and
+# verifies, a re-run requests nothing, changed and truncated files are errors naming them and
+# leave the verified files in place. Skips (77) without GLUE in the data folder.
+add_test(NAME scripts.download_glue
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/download_glue_test.sh ${MTDNN_DEFAULT_DATA_DIR}
+                 ${CMAKE_BINARY_DIR}/download-glue-test)
+set_tests_properties(scripts.download_glue PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)

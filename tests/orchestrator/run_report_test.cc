@@ -33,7 +33,7 @@ TEST(RunReport, TrainingRecordAndLine) {
   r.grad_norm = NAN;  // a skipped step
   RunClock clock;
   const StepWaits waits{1.5, 0.25, 0.125};
-  const auto j = train_record(p, r, 1, "rte", clock, waits);
+  const auto j = train_record(p, r, 1, "rte", clock, waits, 125);
   EXPECT_EQ(j.at("type"), "train");
   EXPECT_EQ(j.at("step"), 7);
   EXPECT_EQ(j.at("epoch"), 1);
@@ -49,11 +49,22 @@ TEST(RunReport, TrainingRecordAndLine) {
   for (const auto& item : j.items()) keys.push_back(item.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"type", "step", "epoch", "task", "loss", "loss_avg", "lr", "grad_norm",
                                             "examples", "real_tokens", "elapsed_s", "steps_per_s", "tokens_per_s",
-                                            "skipped_steps", "loader_wait_s", "imbalance_wait_s", "comm_wait_s"}));
-  const std::string line = train_line(p, r, 1, "rte", 20, clock);
+                                            "skipped_steps", "loader_wait_s", "imbalance_wait_s", "comm_wait_s",
+                                            "eta_s"}));
+  EXPECT_EQ(j.at("eta_s"), 125);
+  EXPECT_TRUE(train_record(p, r, 1, "rte", clock, waits, NAN).at("eta_s").is_null());
+  const std::string line = train_line(p, r, 1, "rte", 20, clock, 125);
   EXPECT_EQ(line.rfind("step 7/20 epoch 1 rte loss 0.2500 (avg 0.3750) lr 2.00e-05 | ", 0), 0u) << line;
   EXPECT_NE(line.find(" steps/s "), std::string::npos) << line;
-  EXPECT_NE(line.find(" tok/s"), std::string::npos) << line;
+  EXPECT_NE(line.find(" tok/s | ETA 2m05s"), std::string::npos) << line;
+}
+
+// The ETA counts this run's steps only (a resumed run's earlier steps took no time here).
+TEST(RunReport, EtaFromThisRunsRate) {
+  EXPECT_DOUBLE_EQ(eta_seconds(30, 10, 110, 40), 160);  // 20 steps in 40 s: 80 left at 0.5/s
+  EXPECT_DOUBLE_EQ(eta_seconds(110, 10, 110, 200), 0);
+  EXPECT_TRUE(std::isnan(eta_seconds(10, 10, 110, 5)));
+  EXPECT_EQ(format_duration(eta_seconds(10, 10, 110, 5)), "?");
 }
 
 TEST(RunReport, EvaluationRecordAndLine) {

@@ -6,12 +6,19 @@
 #      reference's byte for byte, the same training losses in metrics.jsonl;
 #   4. another run with a checkpoint every 10 steps, one rank SIGKILLed at three points (the
 #      job must end by itself), resumed each time: the same final model and losses.
-#   tests/scripts/train_resume_test.sh BIN_DIR SCRATCH_DIR
+# With PYTHON (the project's, with the tensorboard package), TensorBoard's reader checks that
+# each resumed run's event files hold exactly its metrics.jsonl, as one run.
+#   tests/scripts/train_resume_test.sh BIN_DIR SCRATCH_DIR [PYTHON]
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/toy_data.sh"
 
 bin=$(cd "${1:?usage: train_resume_test.sh BIN_DIR SCRATCH_DIR}" && pwd)
 scratch=${2:?usage: train_resume_test.sh BIN_DIR SCRATCH_DIR}
+python=${3:-}
+tensorboard_check() {
+  [ -z "$python" ] || "$python" "$(dirname "${BASH_SOURCE[0]}")/tensorboard_check.py" "$scratch/$1" --min-records 100 \
+    || fail "TensorBoard event files of $1 differ from its metrics.jsonl"
+}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 
@@ -77,6 +84,7 @@ cmp "$scratch/reference/model/model.safetensors" "$scratch/interrupted/model/mod
   || fail "final model after stop and resume differs from the uninterrupted run"
 diff <(losses reference) <(losses interrupted) >/dev/null || fail "training records differ after resume"
 [ "$(losses reference | wc -l)" -gt 100 ] || fail "too few training records"
+tensorboard_check interrupted
 note "PASS: stop at step $stopped, resume, final model bit-identical"
 
 # --- 4. SIGKILL: a rank dies at any moment, in a step or in a save ---------------------------
@@ -106,4 +114,5 @@ grep -q "resuming from" "$scratch/killed-resumed.log" || fail "did not resume af
 cmp "$scratch/reference/model/model.safetensors" "$scratch/killed/model/model.safetensors" \
   || fail "final model after SIGKILLs and resumes differs from the uninterrupted run"
 diff <(losses reference) <(losses killed) >/dev/null || fail "training records differ after SIGKILLs"
+tensorboard_check killed
 note "PASS: three SIGKILLs, resumed, final model bit-identical"
