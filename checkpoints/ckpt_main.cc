@@ -209,23 +209,25 @@ int cmd_verify(Command& c, int argc, char** argv) {
   return bad ? 1 : 0;
 }
 
-// --task: one task of a trained-model folder as Hugging Face's BertForSequenceClassification.
-int export_task(const std::string& model_dir, const std::string& out, const std::string& task,
-                const std::string& vocab) {
-  MTDNN_INPUT_CHECK(fs::exists(fs::path(model_dir) / "training.json"),
-                    "{}: --task exports from a trained-model folder (mtdnn-train's <out>/model, with "
-                    "training.json), which knows the task's labels and tokenizer",
-                    model_dir);
+// --task: one task of a trained-model folder (mtdnn-train's <out>/model) or of a checkpoint
+// as Hugging Face's BertForSequenceClassification.
+int export_task(const std::string& dir, const std::string& out, const std::string& task, const std::string& vocab) {
   MTDNN_INPUT_CHECK(!vocab.empty(), "--task needs --vocab: the vocab.txt the shards were made with "
                                     "(the encoder folder's for mtdnn-preprocess --encoder)");
-  const mtdnn::worker::LoadedModel loaded = mtdnn::worker::load_model_folder(model_dir);
-  const auto it = std::find_if(loaded.tasks.begin(), loaded.tasks.end(),
-                               [&](const auto& t) { return t.name == task; });
-  MTDNN_INPUT_CHECK(it != loaded.tasks.end(), "--task {}: the model in {} was not trained on it", task, model_dir);
-  mtdnn::worker::export_sequence_classifier(*loaded.model, *it, loaded.tokenizer, vocab, out);
+  std::string source = dir;
+  if (fs::exists(fs::path(dir) / "training.json")) {
+    const mtdnn::worker::LoadedModel loaded = mtdnn::worker::load_model_folder(dir);
+    const auto it = std::find_if(loaded.tasks.begin(), loaded.tasks.end(),
+                                 [&](const auto& t) { return t.name == task; });
+    MTDNN_INPUT_CHECK(it != loaded.tasks.end(), "--task {}: the model in {} was not trained on it", task, dir);
+    mtdnn::worker::export_sequence_classifier(*loaded.model, *it, loaded.tokenizer, vocab, out);
+  } else {
+    source = resolve(dir);
+    export_hf_task(load_checkpoint(source, /*verify=*/true), task, vocab, out, source);
+  }
   std::cout << fmt::format("exported task {} of {} to {} as a BertForSequenceClassification: model.safetensors, "
                            "config.json, vocab.txt, tokenizer_config.json, special_tokens_map.json\n",
-                           task, model_dir, out);
+                           task, source, out);
   return 0;
 }
 
@@ -235,7 +237,7 @@ int cmd_export_hf(Command& c, int argc, char** argv) {
   c.desc.add_options()
       ("out", po::value(&out)->required(), "output folder, created when missing (positional)")
       ("task", po::value(&task),
-       "export this task alone as Hugging Face's BertForSequenceClassification; DIR is then a trained-model "
+       "export this task alone as Hugging Face's BertForSequenceClassification; DIR may also be a trained-model "
        "folder (mtdnn-train's <out>/model)")
       ("vocab", po::value(&vocab), "with --task: the vocab.txt the model's shards were made with (checked)");
   c.positional.add("out", 1);
@@ -293,7 +295,7 @@ const SubCommand kSubCommands[] = {
      "heads.<task>. (with a masked-LM head, a BertForPreTraining: the encoder under bert., the\n"
      "masked-LM and next-sentence heads under cls.*); mtdnn.json describes the heads, so that\n"
      "import-hf can restore them too.\n"
-     "With --task T (DIR a trained-model folder, --vocab its vocabulary): task T alone as a\n"
+     "With --task T (DIR a checkpoint or a trained-model folder, --vocab its vocabulary): task T alone as a\n"
      "BertForSequenceClassification with its tokenizer's files, which transformers'\n"
      "AutoModelForSequenceClassification and AutoTokenizer load as they are. SAN and ranking\n"
      "heads have no Hugging Face class and are refused.",

@@ -13,6 +13,7 @@
 #include "common/sha256.h"
 #include "worker/bert_config.h"
 #include "worker/hf_interop.h"
+#include "worker/hf_sequence_classifier.h"
 #include "worker/mtdnn_model.h"
 
 namespace mtdnn::checkpoints {
@@ -68,6 +69,31 @@ void export_hf(const TrainingState& state, const std::string& out_dir, const std
                   {"source_checkpoint", source},
                   {"step", step}};
   write_file_atomic((fs::path(out_dir) / kHfHeadsFile).string(), sidecar.dump(2) + "\n");
+}
+
+void export_hf_task(const TrainingState& state, const std::string& task, const std::string& vocab_path,
+                    const std::string& out_dir, const std::string& source) {
+  MTDNN_INPUT_CHECK(state.meta.contains("model") && state.meta.contains("tasks") && state.meta["tasks"].is_array() &&
+                        state.meta.contains("tokenizer"),
+                    "{}: meta lacks 'model', 'tasks' or 'tokenizer', which --task needs (the task's labels and "
+                    "the shards' tokenizer); export the trained-model folder instead",
+                    source);
+  const json* found = nullptr;
+  for (const auto& t : state.meta["tasks"])
+    if (t.is_object() && t.value("name", "") == task) found = &t;
+  MTDNN_INPUT_CHECK(found != nullptr, "--task {}: {} was not trained on it", task, source);
+  TaskDef def;
+  sharding::TokenizerIdentity tokenizer;
+  try {
+    def = TaskDef::from_json(*found);
+    tokenizer = sharding::TokenizerIdentity::from_json(state.meta["tokenizer"]);
+  } catch (const json::exception& e) {
+    throw InputError(fmt::format("{}: meta: {}", source, e.what()));
+  }
+  worker::MtdnnModelOptions options = model_options_from_meta(state.meta["model"], source);
+  worker::MtdnnModel model(options);
+  restore_tensors_strict(state, module_tensors(*model), kModelPrefix, source);
+  worker::export_sequence_classifier(*model, def, tokenizer, vocab_path, out_dir);
 }
 
 }  // namespace mtdnn::checkpoints

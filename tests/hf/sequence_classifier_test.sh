@@ -4,8 +4,9 @@
 #   1. mtdnn-preprocess --encoder, then `mpirun -np 2 mtdnn-train` fine-tunes SST-2 for 200
 #      steps; its dev accuracy must be far above what an untrained encoder reaches (>= 80%;
 #      the majority class is 50.9%), which shows the pretrained weights were used;
-#   2. mtdnn-ckpt export-hf --task sst: transformers loads the folder as it is, and its
-#      probabilities on 200 dev rows equal mtdnn-predict's within 1e-4;
+#   2. mtdnn-ckpt export-hf --task sst (from the model folder, and the same bytes from the last
+#      checkpoint): transformers loads the folder as it is, and its probabilities on 200 dev
+#      rows equal mtdnn-predict's within 1e-4;
 #   3. the other way: folders saved by transformers itself (the export re-saved, and a
 #      regression model on the encoder with a seeded classifier, tokenizer.json only) given
 #      to mtdnn-predict predict what transformers predicts, within 1e-4;
@@ -37,6 +38,11 @@ awk -v a="$acc" 'BEGIN { exit !(a != "" && a >= 80) }' || fail "SST-2 dev accura
 "$bin/mtdnn-predict" --model "$work/train/model" --data "$work/data" --task sst --split dev \
   --out "$work/sst.tsv" --scores >/dev/null
 "$bin/mtdnn-ckpt" export-hf "$work/train/model" "$work/hf-sst" --task sst --vocab "$encoder/vocab.txt"
+# From the run's last checkpoint: the same folder, byte for byte.
+"$bin/mtdnn-ckpt" export-hf "$work/train/checkpoints" "$work/hf-sst-ckpt" --task sst --vocab "$encoder/vocab.txt"
+for f in model.safetensors config.json vocab.txt tokenizer_config.json special_tokens_map.json; do
+  cmp "$work/hf-sst/$f" "$work/hf-sst-ckpt/$f" || fail "$f exported from the checkpoint differs from the model folder's"
+done
 "$python" tests/hf/hf_predict.py compare --model "$work/hf-sst" --glue "$glue" --task sst \
   --scores "$work/sst.scores.tsv" --rows 200
 
