@@ -4,9 +4,9 @@
 # the packaged pretrained encoder (all-MiniLM-L6-v2, BERT 6x384, from the pinned wheel:
 # docs/pretrained-encoder.md) on all five at once, MT-DNN's multi-task stage with the heads of
 # tasks/glue.yml, with 2 local ranks, evaluates on their dev sets and prints the metrics
-# table. The default 1200 steps take about 10 minutes of training on 2 cores (each step's task
-# drawn with --temperature 2, so SST-2 does not fill most batches: about 1.7 epochs of RTE, one
-# of CoLA, a third of SST-2). Everything goes under runs/quickstart/ (ignored by git): data/,
+# table. The default 1200 steps take about 11 minutes of training on 2 cores, 14 with the three
+# dev evaluations and the test-set predictions (each step's task drawn with --temperature 2, so
+# SST-2 does not fill most batches: about 1.7 epochs of RTE, one of CoLA, a third of SST-2). Everything goes under runs/quickstart/ (ignored by git): data/,
 # train.ini, train/ (mtdnn-train --out).
 #
 #   scripts/quickstart.sh [--bin DIR] [--steps N] [--out DIR] [--from-scratch] [--update-readme] [GLUE_DIR]
@@ -139,18 +139,19 @@ seconds=$(( $(date +%s) - start ))
 
 # --- 3. The dev metrics ------------------------------------------------------------------------
 echo
-echo "Dev results after $steps steps, $(( seconds / 60 )) min $(( seconds % 60 )) s of training (x100; metrics.jsonl, predictions/ and model/ in $out/train):"
+echo "Dev results after $steps steps, $(( seconds / 60 )) min $(( seconds % 60 )) s in mtdnn-train (x100; metrics.jsonl, predictions/ and model/ in $out/train):"
 sed -n '/^task\tsplit\tmetric\tvalue$/,$p' "$out/train.out" | awk -F'\t' '{ printf "%-8s %-6s %-10s %s\n", $1, $2, $3, $4 }'
 if [ "$update_readme" = 1 ]; then
   { if [ "$from_scratch" = 1 ]; then
       echo "Dev-set results of \`scripts/quickstart.sh --from-scratch --update-readme\` (a 2-layer, 128-wide BERT"
-      echo "trained from scratch for $steps steps on $trained at once, 2 ranks, $seconds s of training; x100,"
+      echo "trained from scratch for $steps steps on $trained at once, 2 ranks, $seconds s in mtdnn-train; x100,"
       echo "GLUE's metrics; a smoke test of the pipeline, not a pretrained model's scores):"
     else
       echo "Dev-set results of \`scripts/quickstart.sh --update-readme\`: the packaged pretrained encoder"
       echo "(all-MiniLM-L6-v2) refined on $trained at once for $steps steps (MT-DNN's multi-task stage, the"
       echo "heads of tasks/glue.yml, tasks drawn with --temperature 2), 2 ranks on $(nproc) cores, $(( seconds / 60 )) min $(( seconds % 60 )) s"
-      echo "of training; x100, GLUE's metrics, no task-specific fine-tuning afterwards:"
+      echo "in mtdnn-train (training, three dev evaluations, the test-set predictions); x100, GLUE's metrics,"
+      echo "no task-specific fine-tuning afterwards:"
     fi
     echo
     echo "| task | split | metric | value |"
