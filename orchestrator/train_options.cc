@@ -139,6 +139,13 @@ void for_each_option(TrainOptions& o, Visit&& visit) {
   visit(Option{"resume", &o.resume,
                "auto: continue from the newest valid checkpoint in <out>/checkpoints if any; never; or a "
                "checkpoint folder"});
+  visit(Option{"best-metric", &o.best_metric,
+               "TASK:METRIC (e.g. rte:ACC) or mean (GLUE's average): keep the best evaluated state in <out>/best/ "
+               "(a model folder with its complete checkpoint, never deleted by retention)"});
+  visit(Option{"early-stop-patience", &o.early_stop_patience,
+               "with --best-metric: stop cleanly (checkpoint, final evaluation, exit 0) after this many evaluations "
+               "in a row without improvement (0: off)",
+               &kAtLeast0});
   visit(Option{"dry-run", &o.dry_run,
                "check config, shards and task definitions, print the resolved config, the schedule and a memory "
                "estimate, and exit"});
@@ -273,6 +280,8 @@ void validate(const TrainOptions& options) {
                     "give exactly one of --bert-config (fresh model) and --init-checkpoint (pretrained BERT)");
   MTDNN_INPUT_CHECK(!o.init_heads || !o.init_checkpoint.empty(), "--init-heads needs --init-checkpoint");
   MTDNN_INPUT_CHECK(!o.resume.empty(), "--resume must be auto, never or a checkpoint folder");
+  MTDNN_INPUT_CHECK(o.early_stop_patience == 0 || !o.best_metric.empty(),
+                    "--early-stop-patience needs --best-metric (the metric that must improve)");
   for (const auto& t : o.tasks)
     MTDNN_INPUT_CHECK(t.find('_') == std::string::npos, "--tasks: task names have no '_', got '{}'", t);
 }

@@ -74,6 +74,9 @@ struct TrainOptions {
   int keep_checkpoints = 3;             // retention: the newest K (0 keeps all)
   int64_t keep_checkpoint_every = 0;    // retention: also every step that is a multiple of M (0: none)
   std::string resume = "auto";          // auto | never | PATH of a ckpt-<step> folder
+  // The best evaluation (<out>/best/) and early stopping (orchestrator/best_tracker.h).
+  std::string best_metric;              // TASK:METRIC or mean; empty: off
+  int64_t early_stop_patience = 0;      // > 0: stop after this many evaluations without improvement
   // Tests only (no flag, not in the resolved config): act as if a stop signal arrived
   // during this step (1-based); 0: never.
   int64_t stop_after_step = 0;

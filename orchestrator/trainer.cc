@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "orchestrator/best_tracker.h"
 #include "orchestrator/dry_run.h"
 #include "orchestrator/generator_state.h"
 #include "orchestrator/progress.h"
@@ -38,6 +39,7 @@ struct Loop {
   TrainResult result;
   int64_t epoch = 0;
   bool stop_pending = false, stopped = false;
+  bool early_stop = false;  // rank 0: --early-stop-patience ran out; the next round plan stops
   double loader_wait_s = 0;  // of finished epochs
 };
 
@@ -59,6 +61,7 @@ struct Trainer::Impl {
   Clock::time_point last_checkpoint = Clock::now();
   int64_t checkpointed_step = -1;
   bool resumed = false;
+  std::optional<BestTracker> best;  // rank 0, with --best-metric
 
   bool rank0() const { return protocol.rank() == 0; }
   nlohmann::ordered_json resolved_config() const;
@@ -73,6 +76,11 @@ struct Trainer::Impl {
   void count(const worker::StepResult& r, const std::string& task, Progress* p, Loop* loop);
   std::vector<EvalRecord> evaluate(int64_t step, int64_t epoch, bool with_test);  // R6 (F2 with test splits)
   void checkpoint(const Progress& p);  // C1
+  // Rank 0, after an evaluation's records at step p.step: counts it for --best-metric and
+  // --early-stop-patience; a new best is published once its checkpoint exists.
+  // `final`: F2's evaluation, after which there is nothing left to stop.
+  bool judge(const std::vector<EvalRecord>& records, Loop* loop, bool final = false);
+  void publish_best(int64_t step);
   StepWaits waits(double loader_wait_s) const;
 };
 
@@ -172,6 +180,12 @@ void Trainer::Impl::open_outputs(int64_t resumed_step) {
   writer = std::make_unique<checkpoints::CheckpointWriter>(wo);
   last_checkpoint = Clock::now();
   checkpointed_step = resumed_step;
+  if (rank0() && !o.best_metric.empty()) {
+    best.emplace(parse_best_metric(o.best_metric, in.tasks), o.early_stop_patience);
+    // A resumed run judges its evaluations against the ones metrics.jsonl kept.
+    for (const auto& records : evaluations_in_metrics_log((fs::path(o.out_dir) / "metrics.jsonl").string()))
+      best->update(records);
+  }
 }
 
 void Trainer::Impl::run_epoch(int64_t epoch, const Progress& first, Progress* p, Loop* loop) {
@@ -194,7 +208,7 @@ void Trainer::Impl::run_epoch(int64_t epoch, const Progress& first, Progress* p,
   const int64_t epoch_size = static_cast<int64_t>(plan.size());
   for (int64_t index = p->position; index < epoch_size; ++index) {
     const int32_t task_index = plan.entries[static_cast<size_t>(index)].task;
-    const comm::RoundPlan round = plan_round(*p, epoch, index, task_index, loop->stop_pending);  // R1
+    const comm::RoundPlan round = plan_round(*p, epoch, index, task_index, loop->stop_pending || loop->early_stop);  // R1
     if (round.stop) {                                                                          // R2
       loop->stopped = true;
       break;
@@ -207,12 +221,16 @@ void Trainer::Impl::run_epoch(int64_t epoch, const Progress& first, Progress* p,
     count(r, task, p, loop);
     if (round.log) report->train(p, r, epoch, task, waits(loop->loader_wait_s + loader.stats().wait_seconds));
     report->progress(*p, first, epoch);
+    bool new_best = false;
     if (round.eval) {                                                                          // R6
       const auto start = Clock::now();
-      for (auto& rec : evaluate(p->step, epoch, false)) loop->result.evaluations.push_back(std::move(rec));
+      std::vector<EvalRecord> records = evaluate(p->step, epoch, false);
+      new_best = judge(records, loop);
+      for (auto& rec : records) loop->result.evaluations.push_back(std::move(rec));
       report->clock().add_eval(seconds_since(start));
     }
     if (round.checkpoint) checkpoint(*p);                                                      // R7: C1
+    if (new_best) publish_best(p->step);
   }
   loop->loader_wait_s += loader.stats().wait_seconds;
 }
@@ -229,9 +247,11 @@ comm::RoundPlan Trainer::Impl::plan_round(const Progress& p, int64_t epoch, int6
     mine.stop = stop_pending || p.step >= total;
     mine.log = next % o.log_every == 0 || next == total;
     mine.eval = o.eval_every > 0 && next % o.eval_every == 0 && next < total;
+    // With --best-metric every evaluated state is checkpointed: best/ takes its files if it wins.
     mine.checkpoint = next < total && ((o.checkpoint_every > 0 && next % o.checkpoint_every == 0) ||
                                        (o.checkpoint_minutes > 0 &&
-                                        seconds_since(last_checkpoint) >= 60.0 * o.checkpoint_minutes));
+                                        seconds_since(last_checkpoint) >= 60.0 * o.checkpoint_minutes) ||
+                                       (mine.eval && best));
   }
   return protocol.exchange_plan(mine);
 }
@@ -280,6 +300,48 @@ void Trainer::Impl::checkpoint(const Progress& p) {
   if (!rank0()) return;
   writer->save(p.step, snapshot->capture(p, *model, step->optimizer(), generators));
   last_checkpoint = Clock::now();
+}
+
+bool Trainer::Impl::judge(const std::vector<EvalRecord>& records, Loop* loop, bool final) {
+  if (!best || records.empty()) return false;
+  const bool better = best->update(records);
+  const std::optional<double> score = best->score(records);
+  if (better)
+    log_info("step {}: {} {:.2f}, the best so far: kept in {}/best", records.front().step, best->metric().describe(),
+             *score, o.out_dir);
+  if (!final && best->should_stop() && !loop->early_stop) {
+    loop->early_stop = true;
+    loop->result.early_stopped = true;
+    log_info("step {}: {} has not improved on {:.2f} (step {}) in {} evaluations: early stop", records.front().step,
+             best->metric().describe(), best->best(), best->best_step(), best->since_best());
+  }
+  return better;
+}
+
+void Trainer::Impl::publish_best(int64_t step) {
+  // The evaluated state is the checkpoint of this step: its files are hard-linked (copied
+  // where links are impossible) beside a model folder of the same weights, in a folder
+  // renamed into place, so best/ is complete or absent and survives retention.
+  writer->wait();
+  const fs::path out(o.out_dir), tmp = out / ".best.tmp", old = out / ".best.old", dest = out / "best";
+  const fs::path source = out / "checkpoints" / checkpoints::checkpoint_folder_name(step);
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  worker::save_model_folder(*model, o.task_def, in.tokenizer, tmp.string());
+  fs::copy(source, tmp / "checkpoint", fs::copy_options::recursive | fs::copy_options::create_hard_links, ec);
+  if (ec) {
+    ec.clear();
+    fs::remove_all(tmp / "checkpoint");
+    fs::copy(source, tmp / "checkpoint", fs::copy_options::recursive, ec);
+  }
+  if (ec) throw SystemError(fmt::format("{}: cannot copy {} into best/: {}", o.out_dir, source.string(), ec.message()));
+  nlohmann::ordered_json info = {{"metric", best->metric().describe()}, {"score", best->best()}, {"step", step}};
+  write_file_atomic((tmp / "best.json").string(), info.dump(2) + "\n");
+  fs::remove_all(old, ec);
+  if (fs::exists(dest)) fs::rename(dest, old);
+  fs::rename(tmp, dest);
+  fsync_path(out.string());
+  fs::remove_all(old, ec);
 }
 
 StepWaits Trainer::Impl::waits(double loader_wait_s) const {
@@ -332,8 +394,11 @@ TrainResult Trainer::run() {
   result.loader_wait_s = waits.loader_s;
   result.imbalance_wait_s = waits.imbalance_s;
   result.comm_wait_s = waits.comm_s;
-  if (result.stop_signal.empty())                             // F2
-    for (auto& rec : m.evaluate(p.step, loop.epoch, true)) result.evaluations.push_back(std::move(rec));
+  if (result.stop_signal.empty()) {                           // F2
+    std::vector<EvalRecord> records = m.evaluate(p.step, loop.epoch, true);
+    if (m.judge(records, &loop, /*final=*/true)) m.publish_best(p.step);  // its checkpoint is F1's
+    for (auto& rec : records) result.evaluations.push_back(std::move(rec));
+  }
   if (m.rank0()) {                                            // F3
     const std::string model_dir = (fs::path(m.o.out_dir) / "model").string();
     worker::save_model_folder(*m.model, m.o.task_def, m.in.tokenizer, model_dir);

@@ -28,6 +28,7 @@ struct TrainResult {
   int64_t steps = 0;            // optimizer steps taken (skipped ones included)
   int64_t skipped_steps = 0;    // steps skipped for NaN/Inf gradients
   std::string stop_signal;      // "SIGTERM"/"SIGUSR1" when a signal ended training early
+  bool early_stopped = false;   // --early-stop-patience ended training (a clean finish)
   std::vector<uint64_t> schedule_hashes;  // per epoch run
   std::vector<EvalRecord> evaluations;    // rank 0: every dev evaluation, in order
   double seconds = 0;           // the step loop's wall time

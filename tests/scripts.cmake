@@ -237,3 +237,15 @@ add_test(NAME scripts.download_glue
          COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/download_glue_test.sh ${MTDNN_DEFAULT_DATA_DIR}
                  ${CMAKE_BINARY_DIR}/download-glue-test)
 set_tests_properties(scripts.download_glue PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
+
+# --- The best evaluation and early stopping (tests/scripts/best_checkpoint_test.sh) ------------
+# mpirun -np 2 on tiny data: best/ holds the evaluation with the highest dev accuracy as a
+# model folder mtdnn-predict scores the same and a checkpoint mtdnn-ckpt verifies; every
+# evaluation's predictions kept under predictions/step-<step>/; a plateau stops early with
+# exit status 0 and best/ outlives --keep-checkpoints 1.
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-predict AND TARGET mtdnn-ckpt)
+  add_test(NAME train.best_and_early_stop
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/best_checkpoint_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${CMAKE_BINARY_DIR}/best-checkpoint-test)
+  set_tests_properties(train.best_and_early_stop PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS mpi)
+endif()
