@@ -14,7 +14,7 @@
 #     --out DIR        instead of runs/compare-hf (per-run results, results.tsv/.json)
 #     --encoder DIR    a Hugging Face BERT folder instead of scripts/pretrained-encoder.sh's
 #     --hf-threads N   torch.set_num_threads on the Hugging Face side (default 2, the cores mtdnn uses)
-#     --quick          1 seed, rte and stsb, 20 steps a run (a smoke test, about 2-3 minutes)
+#     --quick          1 seed, rte and stsb, 5 steps a run (a smoke test, about 2 minutes)
 #     --update-readme  write the table into README.md's results:hf-finetune block (not with --quick)
 #
 # GLUE is looked for at the argument, $MTDNN_GLUE_DIR, data/glue, then ../shared/data/glue.
@@ -67,7 +67,7 @@ done
 if [ "$quick" = 1 ]; then
   [ "$update_readme" = 0 ] || { echo "compare-hf-finetune: --quick results are a smoke test; --update-readme refuses them" >&2; exit 2; }
   seeds=1 tasks=rte,stsb
-  for t in cola sst mrpc stsb rte; do max_steps[$t]=20; done
+  for t in cola sst mrpc stsb rte; do max_steps[$t]=5; done
   [ "$out" != runs/compare-hf ] || out=runs/compare-hf-quick
 fi
 [[ "$seeds" =~ ^[1-9][0-9]*$ ]] || { echo "compare-hf-finetune: --seeds wants a positive number, got '$seeds'" >&2; exit 2; }
