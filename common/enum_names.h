@@ -4,7 +4,7 @@
 //
 //   constexpr EnumName<Precision> kPrecisionNames[] = {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}};
 //   name_of(kPrecisionNames, Precision::kBf16)  -> "bf16"
-//   parse_name(kPrecisionNames, "fp16")          -> InputError "expected fp32 or bf16, got 'fp16'"
+//   parse_name(kPrecisionNames, "fp8")           -> InputError "expected fp32 or bf16, got 'fp8'"
 #pragma once
 
 #include <cstddef>

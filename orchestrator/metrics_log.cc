@@ -24,7 +24,7 @@ std::vector<std::pair<std::string, float>> tensorboard_scalars(const nlohmann::o
   };
   const std::string type = record.value("type", "");
   if (type == "train") {
-    for (const char* key : {"loss", "loss_avg", "lr", "grad_norm", "steps_per_s", "tokens_per_s", "eta_s"})
+    for (const char* key : {"loss", "loss_avg", "lr", "grad_norm", "loss_scale", "steps_per_s", "tokens_per_s", "eta_s"})
       if (record.contains(key)) add(std::string("train/") + key, record[key]);
   } else if (type == "eval") {
     const std::string prefix = record.value("task", "") + "/" + record.value("split", "") + "/";

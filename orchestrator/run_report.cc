@@ -58,6 +58,7 @@ nlohmann::ordered_json train_record(const Progress& p, const worker::StepResult&
   j["steps_per_s"] = static_cast<double>(p.window.steps) / clock.window_s();
   j["tokens_per_s"] = p.window.tokens / clock.window_s();
   j["skipped_steps"] = p.skipped_steps;
+  if (std::isfinite(r.loss_scale)) j["loss_scale"] = r.loss_scale;  // fp16: the scale this step used
   j["loader_wait_s"] = waits.loader_s;
   j["imbalance_wait_s"] = waits.imbalance_s;
   j["comm_wait_s"] = waits.comm_s;
@@ -67,8 +68,11 @@ nlohmann::ordered_json train_record(const Progress& p, const worker::StepResult&
 
 std::string train_line(const Progress& p, const worker::StepResult& r, int64_t epoch, const std::string& task,
                        int64_t total, const RunClock& clock, double eta_s) {
-  return fmt::format("step {}/{} epoch {} {} loss {:.4f} (avg {:.4f}) lr {:.2e} | {:.2f} steps/s {} tok/s | ETA {}",
-                     p.step, total, epoch, task, r.loss, p.window.loss_avg(), r.lr,
+  // fp16: the loss scale and the steps its overflows skipped so far.
+  const std::string scaling =
+      std::isfinite(r.loss_scale) ? fmt::format(" scale {:g} ({} skipped)", r.loss_scale, p.skipped_steps) : "";
+  return fmt::format("step {}/{} epoch {} {} loss {:.4f} (avg {:.4f}) lr {:.2e}{} | {:.2f} steps/s {} tok/s | ETA {}",
+                     p.step, total, epoch, task, r.loss, p.window.loss_avg(), r.lr, scaling,
                      static_cast<double>(p.window.steps) / clock.window_s(),
                      format_count(p.window.tokens / clock.window_s()), format_duration(eta_s));
 }

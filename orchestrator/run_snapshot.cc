@@ -72,7 +72,7 @@ std::optional<std::string> RunSnapshot::cuda_generator() const {
 }
 
 checkpoints::TrainingState RunSnapshot::capture(const Progress& p, const worker::MtdnnModelImpl& model,
-                                                const worker::Optimizer& optimizer,
+                                                const worker::Optimizer& optimizer, const worker::LossScaler* scaler,
                                                 const comm::RoundProtocol::GeneratorStates& generators) const {
   checkpoints::TrainingState state;
   state.tensors = checkpoints::module_tensors(model, checkpoints::kModelPrefix);
@@ -82,11 +82,13 @@ checkpoints::TrainingState RunSnapshot::capture(const Progress& p, const worker:
   for (size_t r = 0; r < generators.cuda.size(); ++r)
     state.tensors[cuda_generator_key(static_cast<int>(r))] = bytes_tensor(generators.cuda[r]);
   state.meta = meta(p);
+  if (scaler) state.meta["loss_scaler"] = scaler->to_json();
   return state;
 }
 
 void RunSnapshot::restore(const checkpoints::TrainingState& loaded, worker::MtdnnModelImpl& model,
-                          worker::Optimizer& optimizer, const std::string& where) const {
+                          worker::Optimizer& optimizer, worker::LossScaler* scaler,
+                          const std::string& where) const {
   check_compatible(loaded.meta, where);
   checkpoints::restore_tensors_strict(loaded, checkpoints::module_tensors(model, checkpoints::kModelPrefix),
                                       checkpoints::kModelPrefix, where);
@@ -95,6 +97,11 @@ void RunSnapshot::restore(const checkpoints::TrainingState& loaded, worker::Mtdn
     for (auto& [name, t] : targets) prefixed[checkpoints::kOptimizerPrefix + name] = t;
     checkpoints::restore_tensors_strict(loaded, prefixed, checkpoints::kOptimizerPrefix, where);
   });
+  if (scaler && loaded.meta.contains("loss_scaler")) {
+    scaler->restore(loaded.meta["loss_scaler"], where);
+  } else if (scaler && rank_ == 0) {
+    log_info("{}: written without fp16 loss scaling; the loss scale starts at {:g}", where, scaler->scale());
+  }
   restore_generators(loaded, where);
 }
 

@@ -17,6 +17,7 @@
 #include "orchestrator/run_inputs.h"
 #include "orchestrator/train_options.h"
 #include "worker/execution.h"
+#include "worker/loss_scaler.h"
 #include "worker/mtdnn_model.h"
 #include "worker/optimizer.h"
 
@@ -38,15 +39,18 @@ class RunSnapshot {
   // This rank's generator states, for C1: the CPU's, and on a GPU the device's.
   std::string cpu_generator() const;
   std::optional<std::string> cuda_generator() const;
-  // Rank 0, after C1: the full state at `p`.
+  // Rank 0, after C1: the full state at `p`; `scaler`: fp16's loss scaler (meta.json's
+  // "loss_scaler"), or nullptr.
   checkpoints::TrainingState capture(const Progress& p, const worker::MtdnnModelImpl& model,
-                                     const worker::Optimizer& optimizer,
+                                     const worker::Optimizer& optimizer, const worker::LossScaler* scaler,
                                      const comm::RoundProtocol::GeneratorStates& generators) const;
   // Checks `loaded` (check_compatible), then restores the weights and optimizer state
-  // (strictly) and this rank's generators: its own stream on the same world size, otherwise
-  // a fresh one keyed by the step. `where` names the checkpoint in errors.
+  // (strictly), the loss scaler's state (when this run scales and the checkpoint's did;
+  // otherwise the scaler starts at --loss-scale-init) and this rank's generators: its own
+  // stream on the same world size, otherwise a fresh one keyed by the step. `where` names
+  // the checkpoint in errors.
   void restore(const checkpoints::TrainingState& loaded, worker::MtdnnModelImpl& model, worker::Optimizer& optimizer,
-               const std::string& where) const;
+               worker::LossScaler* scaler, const std::string& where) const;
 
  private:
   void restore_generators(const checkpoints::TrainingState& loaded, const std::string& where) const;

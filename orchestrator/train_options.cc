@@ -13,6 +13,7 @@
 
 #include "common/command_line.h"
 #include "common/error.h"
+#include "worker/loss_scaler.h"
 
 namespace po = boost::program_options;
 
@@ -120,8 +121,13 @@ void for_each_option(TrainOptions& o, Visit&& visit) {
                "cpu, cuda (each rank the GPU of its node-local rank) or auto (cuda when LibTorch has CUDA and a "
                "GPU is visible)"});
   visit(Option{"precision", Choice<worker::Precision>{&o.precision, worker::parse_precision, worker::to_string},
-               "fp32, or bf16: autocast for the encoder's matrix products; weights, optimizer state, LayerNorm, "
-               "softmax and losses stay fp32"});
+               "fp32, bf16 or fp16: autocast for the encoder's matrix products; weights, optimizer state, LayerNorm, "
+               "softmax and losses stay fp32; fp16 also scales the loss dynamically"});
+  visit(Option{"loss-scale-init", &o.loss_scale_init,
+               "fp16: the loss scale to start from, a power of two (halved on each overflow, which skips its step)",
+               &kAtLeast1});
+  visit(Option{"loss-scale-window", &o.loss_scale_window,
+               "fp16: steps without an overflow after which the loss scale doubles", &kAtLeast1});
   visit(Option{"threads", &o.threads, "intra-op threads per rank (0: the cores its CPU affinity allows, at most cores / ranks on this node)", &kAtLeast0});
   visit(Option{"prefetch", &o.prefetch, "batches loaded ahead of compute", &kAtLeast0});
   visit(Option{"out", &o.out_dir, "output folder: config.json, metrics.jsonl, predictions/, model/"});
@@ -280,6 +286,7 @@ void validate(const TrainOptions& options) {
                     "give exactly one of --bert-config (fresh model) and --init-checkpoint (pretrained BERT)");
   MTDNN_INPUT_CHECK(!o.init_heads || !o.init_checkpoint.empty(), "--init-heads needs --init-checkpoint");
   MTDNN_INPUT_CHECK(!o.resume.empty(), "--resume must be auto, never or a checkpoint folder");
+  worker::LossScaler check_loss_scale({o.loss_scale_init, o.loss_scale_window});  // InputError if not a power of two
   MTDNN_INPUT_CHECK(o.early_stop_patience == 0 || !o.best_metric.empty(),
                     "--early-stop-patience needs --best-metric (the metric that must improve)");
   for (const auto& t : o.tasks)

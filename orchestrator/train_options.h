@@ -56,7 +56,9 @@ struct TrainOptions {
   // Execution.
   std::optional<comm::CommBackend> backend;  // gradient all-reduce: mpi | gloo | nccl; unset (auto): nccl on GPU, else mpi
   worker::DeviceKind device = worker::DeviceKind::kAuto;  // auto | cpu | cuda (each rank the GPU of its node-local rank)
-  worker::Precision precision = worker::Precision::kFp32;  // fp32 | bf16 (autocast for the encoder's matrix products)
+  worker::Precision precision = worker::Precision::kFp32;  // fp32 | bf16 | fp16 (autocast for the encoder's matrix products)
+  double loss_scale_init = 65536;       // fp16: the dynamic loss scale's start, a power of two
+  int64_t loss_scale_window = 2000;     // fp16: clean steps before the loss scale doubles
   comm::CommEndpoints endpoints;        // from the environment (train_main.cc), not flags
   int threads = 0;                      // intra-op threads per rank; 0: usable cores, at most cores / ranks on this node
   int prefetch = 2;                     // batches loaded ahead

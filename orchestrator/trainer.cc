@@ -138,6 +138,7 @@ void Trainer::Impl::prepare_training() {
   so.optimizer.eps = o.eps;
   so.optimizer.weight_decay = o.weight_decay;
   so.optimizer.tensor_ops = !place.exec.device.is_cpu();
+  if (place.exec.loss_scaling()) so.loss_scaling = worker::LossScalerOptions{o.loss_scale_init, o.loss_scale_window};
   step = std::make_unique<worker::DistributedStep>(*model, std::move(comm), protocol, place.exec, std::move(so));
   lr = worker::LrSchedule{o.lr_schedule, o.lr, in.plan.warmup, in.plan.total};
 }
@@ -156,7 +157,7 @@ Progress Trainer::Impl::resume() {
   resumed = true;
   const checkpoints::TrainingState loaded = checkpoints::load_checkpoint(path, o.resume != "auto");
   const std::string where = "--resume " + path;
-  snapshot->restore(loaded, *model, step->optimizer(), where);
+  snapshot->restore(loaded, *model, step->optimizer(), step->loss_scaler(), where);
   protocol.agree_restored_state(path, state_checksum(*model, step->optimizer()));  // S4
   Progress p = Progress::from_json(loaded.meta, where);
   if (rank0()) log_info("resuming from {} at step {} (epoch {}, batch {})", path, p.step, p.epoch, p.position);
@@ -277,6 +278,12 @@ void Trainer::Impl::count(const worker::StepResult& r, const std::string& task, 
     return;
   }
   ++p->skipped_steps;
+  if (r.scaler_overflow) {  // fp16's loss scale was too high: the scaler's business, not divergence
+    if (rank0())
+      log_info("step {} (task {}): gradient overflow at loss scale {:g}, step skipped; loss scale now {:g}", p->step,
+               task, r.loss_scale, step->loss_scaler()->scale());
+    return;
+  }
   ++p->bad_in_row;
   if (rank0())
     log_info("step {} (task {}): NaN/Inf gradient norm or loss, step skipped ({} in a row)", p->step, task,
@@ -298,7 +305,7 @@ void Trainer::Impl::checkpoint(const Progress& p) {
   const auto generators = protocol.gather_generator_states(snapshot->cpu_generator(), cuda ? &*cuda : nullptr);
   checkpointed_step = p.step;
   if (!rank0()) return;
-  writer->save(p.step, snapshot->capture(p, *model, step->optimizer(), generators));
+  writer->save(p.step, snapshot->capture(p, *model, step->optimizer(), step->loss_scaler(), generators));
   last_checkpoint = Clock::now();
 }
 

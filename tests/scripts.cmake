@@ -148,9 +148,10 @@ set_tests_properties(slurm.train_requeue PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE 
                      SKIP_RETURN_CODE 77)
 
 # --- The device and precision seam on the CPU (tests/scripts/precision_paths_test.sh) -------
-# One process per run on tiny data: --precision bf16 (CPU autocast) tracks fp32's training
-# losses; checkpoints written on one path resume on the other; both paths write the same
-# state format; --device cuda without CUDA fails with a message.
+# One process per run on tiny data: --precision bf16 and fp16 (CPU autocast; fp16 with its
+# loss scale) track fp32's training losses; checkpoints written on one path resume on
+# another; every path writes the same state format (fp16 adds its scaler's state);
+# --device cuda without CUDA fails with a message.
 if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
   add_test(NAME train.precision_paths
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/precision_paths_test.sh ${CMAKE_BINARY_DIR}/bin

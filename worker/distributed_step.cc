@@ -80,6 +80,7 @@ DistributedStep::DistributedStep(MtdnnModelImpl& model, std::unique_ptr<comm::Gr
   for (const auto& item : model_.named_parameters())
     if (item.value().requires_grad()) named.push_back({item.key(), item.value()});
   optimizer_ = std::make_unique<Optimizer>(std::move(named), options_.optimizer);
+  if (options_.loss_scaling) scaler_.emplace(*options_.loss_scaling);
 }
 
 DistributedStep::~DistributedStep() = default;
@@ -102,6 +103,8 @@ StepResult DistributedStep::run(const LocalBatch& batch, const TaskDef& task, do
   const auto ranges = split_micro_batches(batch, kind, options_.grad_accum);
   // A head tied to the word embeddings touches every row: the step reduces them whole.
   const bool row_sparse = !model_.ties_word_embeddings(task.name);
+  // fp16: the backward pass sees the loss x scale; the gradients are divided by it below.
+  const double scale = scaler_ ? scaler_->scale() : 1.0;
   comm::RoundStats mine;
   const auto step_start = Clock::now();
   // R3: forward/backward of each micro-batch; gradients reduced on the last one.
@@ -116,7 +119,7 @@ StepResult DistributedStep::run(const LocalBatch& batch, const TaskDef& task, do
     const double items = static_cast<double>(range_items(r, kind));
     const torch::Tensor loss = heads.loss(model_.forward_heads(task.name, in), in, items, global_items, empty);
     if (row_sparse) reducer_->note_rows(in.input_ids);
-    (loss * entry.loss_weight).backward();
+    (loss * (entry.loss_weight * scale)).backward();
     if (last) mine.compute_s = seconds_since(step_start);  // what follows waits for the other ranks
     reducer_->finish();
     if (!empty) {
@@ -127,8 +130,9 @@ StepResult DistributedStep::run(const LocalBatch& batch, const TaskDef& task, do
     }
   }
   // R4: the reduced gradients are the same on every rank; so is their norm, taken as the
-  // maximum over ranks to rule out any rounding difference.
-  const double local_norm = gradient_norm();
+  // maximum over ranks to rule out any rounding difference. Unscaling by a power of two is
+  // exact, and leaves an overflow infinite.
+  const double local_norm = gradient_norm() / scale;
   mine.nonfinite = std::isfinite(local_norm) && std::isfinite(mine.loss_sum) ? 0 : 1;
   mine.stop_signal = stop_signal ? 1 : 0;
   mine.grad_norm = std::isfinite(local_norm) ? local_norm : 0.0;
@@ -140,8 +144,14 @@ StepResult DistributedStep::run(const LocalBatch& batch, const TaskDef& task, do
   s.stop_signal = s.stats.stop_signal > 0;
   s.lr = lr;
   s.grad_norm = s.skipped ? NAN : s.stats.grad_norm;
-  // R5: skip a NaN/Inf step, else clip and update.
-  if (!s.skipped) optimizer_->step(lr, clip_coefficient(s.stats.grad_norm, options_.grad_clip));
+  if (scaler_) {
+    s.loss_scale = scale;
+    s.scaler_overflow = s.skipped && scaler_->can_back_off();
+    scaler_->update(s.skipped);  // the same decision on every rank: the scale stays agreed
+  }
+  // R5: skip a NaN/Inf step, else clip and update (dividing the scaled gradients by the scale
+  // in the same multiplication as the clipping factor).
+  if (!s.skipped) optimizer_->step(lr, clip_coefficient(s.stats.grad_norm, options_.grad_clip) / scale);
   optimizer_->zero_grad();
   return s;
 }

@@ -4,11 +4,13 @@
 // gradient reducer all-reduces the encoder's and the task's gradients while backward runs
 // (the word embeddings row-sparse unless the model ties a head to them); the statistics
 // are reduced over ranks (R4); a NaN/Inf step is skipped, otherwise the update is clipped
-// and applied (R5). Used by the trainer (orchestrator/trainer.cc), which owns the plan.
+// and applied (R5). With --precision fp16 the loss is also multiplied by the loss scaler's
+// scale before backward and the gradients divided by it in the update (loss_scaler.h). Used by the trainer (orchestrator/trainer.cc), which owns the plan.
 #pragma once
 
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "worker/execution.h"
 #include "worker/grad_reducer.h"
 #include "worker/local_batch.h"
+#include "worker/loss_scaler.h"
 #include "worker/mtdnn_model.h"
 #include "worker/optimizer.h"
 
@@ -36,6 +39,8 @@ struct DistributedStepOptions {
   int64_t grad_accum = 1;  // micro-batches per step (--grad-accum)
   double grad_clip = 0;    // global norm to clip to; <= 0: none (--grad-clip)
   OptimizerOptions optimizer;
+  // Dynamic loss scaling (--precision fp16); unset: none.
+  std::optional<LossScalerOptions> loss_scaling;
 };
 
 // A step's statistics: what every rank agrees on after R4, and what it did with them.
@@ -45,6 +50,10 @@ struct StepResult {
   double grad_norm = NAN;  // NaN when skipped
   double lr = 0;
   bool skipped = false;      // NaN/Inf gradient norm or loss on some rank: no update
+  // With loss scaling: the scale this step's loss was multiplied by, and whether its skip
+  // was an overflow the scaler absorbed (it halved the scale; not a sign of divergence).
+  double loss_scale = NAN;
+  bool scaler_overflow = false;
   bool stop_signal = false;  // some rank received a stop signal
 };
 
@@ -63,6 +72,9 @@ class DistributedStep {
 
   Optimizer& optimizer() { return *optimizer_; }
   const Optimizer& optimizer() const { return *optimizer_; }
+  // The loss scaler with --precision fp16, else nullptr.
+  LossScaler* loss_scaler() { return scaler_ ? &*scaler_ : nullptr; }
+  const LossScaler* loss_scaler() const { return scaler_ ? &*scaler_ : nullptr; }
   // This rank's time since construction spent waiting for slower ranks to finish backward
   // (load imbalance), and for gradient all-reduces that backward did not hide beyond that.
   double imbalance_wait_s() const { return imbalance_wait_s_; }
@@ -81,6 +93,7 @@ class DistributedStep {
   DistributedStepOptions options_;
   std::unique_ptr<GradReducer> reducer_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::optional<LossScaler> scaler_;
   double imbalance_wait_s_ = 0;
 };
 

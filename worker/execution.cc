@@ -13,7 +13,8 @@ namespace mtdnn::worker {
 namespace {
 constexpr EnumName<DeviceKind> kDeviceNames[] = {
     {DeviceKind::kAuto, "auto"}, {DeviceKind::kCpu, "cpu"}, {DeviceKind::kCuda, "cuda"}};
-constexpr EnumName<Precision> kPrecisionNames[] = {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}};
+constexpr EnumName<Precision> kPrecisionNames[] = {
+    {Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}, {Precision::kFp16, "fp16"}};
 }  // namespace
 
 DeviceKind parse_device_kind(const std::string& name) { return parse_name(kDeviceNames, name); }
@@ -24,6 +25,8 @@ const char* to_string(Precision precision) { return name_of(kPrecisionNames, pre
 std::string ExecutionOptions::describe() const { return device.str() + " " + to_string(precision); }
 
 bool cuda_built() { return cuda::built(); }
+
+bool cpu_fp16_autocast() { return compat::kCpuFp16Autocast; }
 
 int cuda_device_count() { return cuda::built() ? static_cast<int>(torch::cuda::device_count()) : 0; }
 
@@ -39,6 +42,9 @@ ExecutionOptions resolve_execution(DeviceKind device, Precision precision, int l
   }
   if (device == DeviceKind::kCuda || (device == DeviceKind::kAuto && gpus > 0))
     e.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(std::max(0, local_rank) % gpus));
+  MTDNN_INPUT_CHECK(e.cuda() || precision != Precision::kFp16 || cpu_fp16_autocast(),
+                    "--precision fp16 on the CPU needs LibTorch 2.4 or later (this build has {}.{}); use bf16 or "
+                    "fp32 on the CPU", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR);
   return e;
 }
 
@@ -57,13 +63,13 @@ std::vector<torch::Tensor> to_device(const std::vector<torch::Tensor>& host, con
 }
 
 AutocastScope::AutocastScope(c10::DeviceType device, Precision precision) {
-  if (precision != Precision::kBf16) return;
+  if (precision == Precision::kFp32) return;
   active_ = true;
   device_ = device;
   was_enabled_ = compat::autocast_enabled(device);
   was_dtype_ = compat::autocast_dtype(device);
   compat::set_autocast_enabled(device, true);
-  compat::set_autocast_dtype(device, at::kBFloat16);
+  compat::set_autocast_dtype(device, precision == Precision::kFp16 ? at::kHalf : at::kBFloat16);
   compat::autocast_enter();
 }
 

@@ -48,6 +48,11 @@ inline void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
 }
 #endif
 
+// Autocast to float16 on the CPU: added in 2.3's eager mode, documented from 2.5; 2.4 is the
+// first generation whose device-type API (above) this file uses, so fp16 on the CPU starts
+// there. 1.13 raises "AutocastCPU only support Bfloat16".
+constexpr bool kCpuFp16Autocast = MTDNN_TORCH_AT_LEAST(2, 4);
+
 // Nesting and the cast cache: the same calls in both generations. The cache holds the
 // low-precision copies of leaf weights; it must be cleared when the outermost autocast
 // region ends, or the next step would read the copies of the weights before the update.

@@ -9,7 +9,9 @@
 #      fp32, against one rank on the GPU: the same global batches give the same losses
 #      within float tolerance;
 #   3. a checkpoint written on the GPU resumes on the CPU (--device cpu): the run continues
-#      from its step and tracks the GPU run's losses.
+#      from its step and tracks the GPU run's losses;
+#   4. one rank, --precision fp16 with its dynamic loss scale, --backend nccl: it tracks the
+#      fp32 run's losses and every record carries the loss scale.
 # MTDNN_GPU_TRAIN_DEVICE=cpu runs the same steps on the CPU (--device cpu, mpi for nccl):
 # how scripts/gpu-check.sh --cpu-smoke tests this script where there is no GPU;
 # MTDNN_GPU_TRAIN_STEPS sets the steps of each run (200).
@@ -100,4 +102,16 @@ note "3. a GPU checkpoint resumed on the CPU"
 train gpu-to-cpu --device cpu --resume "$scratch/gpu-1rank/checkpoints/ckpt-$half"
 grep -q "resuming from .*ckpt-$half at step $half" "$scratch/gpu-to-cpu.log" || fail "no resume at step $half"
 compare gpu-1rank gpu-to-cpu 0.02 0.05 0.02 || fail "the CPU run resumed from the GPU's checkpoint does not track it"
+
+note "4. one rank, $dev fp16 with its loss scale, --backend $nccl, against fp32"
+train nccl-fp16 --device "$dev" --precision fp16 --backend "$nccl"
+grep -q "$shown fp16, backend $nccl" "$scratch/nccl-fp16.log" || fail "the run does not say $shown fp16, backend $nccl"
+compare gpu-1rank nccl-fp16 0.05 0.15 0.03 || fail "fp16 does not track fp32"
+python3 - "$scratch/nccl-fp16/metrics.jsonl" <<'PY' || fail "fp16's records lack the loss scale"
+import json, sys
+train = [json.loads(line) for line in open(sys.argv[1]) if '"train"' in line]
+assert all(r["loss_scale"] >= 1 for r in train), train[0]
+print(f"fp16 loss scale {train[0]['loss_scale']:g} -> {train[-1]['loss_scale']:g}, "
+      f"{train[-1]['skipped_steps']} step(s) skipped")
+PY
 echo PASS

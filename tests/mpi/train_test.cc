@@ -21,6 +21,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "checkpoints/checkpoint_reader.h"
@@ -39,6 +40,7 @@
 #include "preprocess/preprocess_job.h"
 #include "sharding/split_reader.h"
 #include "worker/bert_config.h"
+#include "worker/execution.h"
 #include "worker/mtdnn_model.h"
 
 namespace fs = std::filesystem;
@@ -585,6 +587,112 @@ TEST(Train, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
       EXPECT_EQ(a[i]["lr"], b[i]["lr"]) << "step " << a[i]["step"];
       EXPECT_EQ(a[i]["real_tokens"], b[i]["real_tokens"]) << "step " << a[i]["step"];
     }
+  }
+  mpi.barrier();
+}
+
+// --precision fp16 with dynamic loss scaling, on the CPU where this LibTorch autocasts to
+// fp16: an infinite gradient injected on the last rank only (a hook on one encoder weight)
+// skips that step on every rank, halves the scale and restarts its growth count; the scale
+// of every step's record follows the rule (halve on a skip, double after
+// --loss-scale-window clean steps) and a stop between the two injected skips resumes
+// bit-identically: weights, optimizer state, the scaler's state, counters and records.
+class InjectInf {
+ public:
+  // Injects on the backward passes numbered `calls` (1-based) of `trainer`'s model, on the
+  // last rank only.
+  InjectInf(Trainer& trainer, std::set<int> calls, bool here) : calls_(std::move(calls)) {
+    if (!here) return;
+    trainer.build_model();
+    for (const auto& item : trainer.model().named_parameters())
+      if (item.key() == "bert.encoder.layer.0.attention.self.query.weight")
+        item.value().register_hook([this](torch::Tensor g) {
+          return calls_.count(++seen_) ? g * std::numeric_limits<float>::infinity() : g;
+        });
+  }
+
+ private:
+  std::set<int> calls_;
+  int seen_ = 0;
+};
+
+TEST(Train, Fp16LossScalingSkipsInjectedOverflowsAndResumesBitIdentically) {
+  if (!worker::cpu_fp16_autocast()) GTEST_SKIP() << "this LibTorch has no fp16 autocast on the CPU";
+  comm::MpiContext& mpi = test::mpi();
+  const TrainData& data = TrainData::get();
+  auto plane = comm::make_mpi_control_plane(mpi);
+  const bool last = mpi.rank() == mpi.size() - 1;
+  auto options = [&](const std::string& out) {
+    TrainOptions o = data.options(out);
+    o.precision = worker::Precision::kFp16;
+    o.device = worker::DeviceKind::kCpu;
+    o.dropout = 0.1;
+    o.loss_scale_init = 64;
+    o.loss_scale_window = 2;
+    o.max_bad_steps = 1;  // the scaler's skips are not divergence: one would abort the run
+    return o;
+  };
+  TrainOptions full = options("fp16-full");
+  fresh_out(mpi, full);
+  int64_t total = 0;
+  {
+    Trainer reference(full, *plane);
+    InjectInf inject(reference, {3, 7}, last);
+    const TrainResult r = reference.run();
+    total = r.steps;
+    EXPECT_EQ(r.skipped_steps, 2);
+  }
+  ASSERT_GT(total, 8);
+
+  TrainOptions part = options("fp16-part");
+  part.stop_after_step = 5;
+  fresh_out(mpi, part);
+  {
+    Trainer first(part, *plane);
+    InjectInf inject(first, {3}, last);
+    EXPECT_EQ(first.run().steps, 5);
+  }
+  part.stop_after_step = 0;
+  part.resume = "auto";
+  {
+    Trainer second(part, *plane);
+    InjectInf inject(second, {2}, last);  // step 7 again
+    EXPECT_EQ(second.run().steps, total);
+  }
+
+  if (mpi.rank() == 0) {
+    // The records against the rule, simulated by hand: steps 3 and 7 skipped.
+    const auto records = train_records(full);
+    ASSERT_EQ(records.size(), static_cast<size_t>(total));
+    double scale = 64;
+    int clean = 0;
+    for (const auto& rec : records) {
+      const int64_t step = rec["step"].get<int64_t>();
+      const bool skipped = step == 3 || step == 7;
+      EXPECT_EQ(rec["loss_scale"].get<double>(), scale) << "step " << step;
+      EXPECT_EQ(rec["grad_norm"].is_null(), skipped) << "step " << step << ": " << rec.dump();
+      if (skipped) {
+        scale /= 2, clean = 0;
+      } else if (++clean == 2) {
+        scale *= 2, clean = 0;
+      }
+    }
+    EXPECT_EQ(records.back()["skipped_steps"], 2);
+    auto want = final_checkpoint(full, total);
+    auto got = final_checkpoint(part, total);
+    ASSERT_EQ(want.tensors.size(), got.tensors.size());
+    for (const auto& [name, w] : want.tensors) {
+      ASSERT_TRUE(got.tensors.count(name)) << name;
+      EXPECT_TRUE(torch::equal(w, got.tensors.at(name))) << name << " differs after resume";
+    }
+    EXPECT_EQ(want.meta["loss_scaler"], (nlohmann::json{{"scale", scale}, {"clean_steps", clean}}));
+    EXPECT_EQ(want.meta["loss_scaler"], got.meta["loss_scaler"]);
+    EXPECT_EQ(want.meta["counters"], got.meta["counters"]);
+    const auto resumed = train_records(part);
+    ASSERT_EQ(resumed.size(), records.size());
+    for (size_t i = 0; i < records.size(); ++i)
+      for (const char* key : {"step", "loss", "lr", "grad_norm", "loss_scale", "skipped_steps"})
+        EXPECT_EQ(records[i][key], resumed[i][key]) << key << " at step " << records[i]["step"];
   }
   mpi.barrier();
 }

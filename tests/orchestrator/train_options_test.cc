@@ -55,7 +55,11 @@ TEST(TrainOptions, CommandLineAndIniErrorsNameTheKey) {
   expect_error(with({"--lr-schedule", "cosine"}), "--lr-schedule: expected linear or constant, got 'cosine'");
   expect_error(with({"--backend", "tcp"}), "--backend: expected auto, mpi, gloo or nccl, got 'tcp'");
   expect_error(with({"--device", "tpu"}), "--device: expected auto, cpu or cuda, got 'tpu'");
-  expect_error(with({"--precision", "fp16"}), "--precision: expected fp32 or bf16, got 'fp16'");
+  expect_error(with({"--precision", "fp8"}), "--precision: expected fp32, bf16 or fp16, got 'fp8'");
+  expect_error(with({"--precision", "fp16", "--loss-scale-init", "1000"}),
+               "--loss-scale-init 1000: the loss scale must be a power of two");
+  EXPECT_EQ(parse(with({"--precision", "fp16", "--loss-scale-init", "1024", "--loss-scale-window", "100"}))
+                .options.loss_scale_init, 1024);
   EXPECT_EQ(parse(with({"--device", "cuda", "--precision", "bf16"})).options.device, worker::DeviceKind::kCuda);
   EXPECT_EQ(parse(with({"--precision", "bf16"})).options.precision, worker::Precision::kBf16);
   EXPECT_FALSE(parse(with({"--backend", "auto"})).options.backend.has_value());

@@ -28,7 +28,8 @@ TEST(Execution, ParsesAndNamesChoices) {
   EXPECT_THROW(parse_device_kind("gpu"), InputError);
   EXPECT_EQ(parse_precision("bf16"), Precision::kBf16);
   EXPECT_STREQ(to_string(parse_precision("fp32")), "fp32");
-  EXPECT_THROW(parse_precision("fp16"), InputError);
+  EXPECT_EQ(parse_precision("fp16"), Precision::kFp16);
+  EXPECT_THROW(parse_precision("fp8"), InputError);
 }
 
 TEST(Execution, ResolvesTheDeviceOfTheRank) {
@@ -37,6 +38,23 @@ TEST(Execution, ResolvesTheDeviceOfTheRank) {
   EXPECT_TRUE(cpu.fused_kernels());
   EXPECT_EQ(cpu.describe(), "cpu fp32");
   EXPECT_FALSE(resolve_execution(DeviceKind::kCpu, Precision::kBf16, 0).fused_kernels()) << "bf16 runs the operators";
+  // fp16 on the CPU: where LibTorch autocasts to it (2.4+), the operators with loss scaling;
+  // elsewhere an error naming the flag and the version.
+  if (cpu_fp16_autocast()) {
+    const ExecutionOptions fp16 = resolve_execution(DeviceKind::kCpu, Precision::kFp16, 0);
+    EXPECT_FALSE(fp16.fused_kernels());
+    EXPECT_TRUE(fp16.loss_scaling());
+    EXPECT_EQ(fp16.describe(), "cpu fp16");
+  } else {
+    try {
+      resolve_execution(DeviceKind::kCpu, Precision::kFp16, 0);
+      ADD_FAILURE() << "fp16 on a CPU without fp16 autocast was accepted";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("--precision fp16 on the CPU needs LibTorch 2.4"), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_FALSE(cpu.loss_scaling());
   const ExecutionOptions automatic = resolve_execution(DeviceKind::kAuto, Precision::kFp32, 1);
   if (cuda_device_count() == 0) {
     EXPECT_TRUE(automatic.device.is_cpu());
