@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>  // fmt::join
 
 #include "common/error.h"
+#include "orchestrator/metrics_log.h"
 
 namespace mtdnn::orchestrator {
 
@@ -79,12 +80,13 @@ std::vector<std::vector<EvalRecord>> evaluations_in_metrics_log(const std::strin
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || j.value("type", "") != "eval") continue;
     EvalRecord r{j.value("task", ""), j.value("split", ""), j.value("step", int64_t{0}), {}};
-    for (auto it = j.begin(); it != j.end(); ++it)
-      if (it.value().is_number() && it.key() != "step" && it.key() != "epoch" && it.key() != "examples" &&
-          it.key() != "seconds")
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (!is_eval_metric_key(it.key())) continue;
+      if (it.value().is_number())
         r.metrics[it.key()] = it.value().get<double>();
-      else if (it.value().is_null() && it.key() != "task" && it.key() != "split")
+      else if (it.value().is_null())
         r.metrics[it.key()] = NAN;  // undefined metric (metric_json wrote null)
+    }
     if (out.empty() || out.back().front().step != r.step) out.emplace_back();
     out.back().push_back(std::move(r));
   }

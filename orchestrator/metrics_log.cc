@@ -17,6 +17,12 @@ bool is_event_file(const std::filesystem::path& p) {
 
 }  // namespace
 
+bool is_eval_metric_key(const std::string& key) {
+  for (const char* field : {"type", "task", "split", "step", "epoch", "examples", "seconds"})
+    if (key == field) return false;
+  return true;
+}
+
 std::vector<std::pair<std::string, float>> tensorboard_scalars(const nlohmann::ordered_json& record) {
   std::vector<std::pair<std::string, float>> out;
   auto add = [&](const std::string& tag, const nlohmann::json& value) {
@@ -30,7 +36,7 @@ std::vector<std::pair<std::string, float>> tensorboard_scalars(const nlohmann::o
     const std::string prefix = record.value("task", "") + "/" + record.value("split", "") + "/";
     for (auto it = record.begin(); it != record.end(); ++it) {
       const std::string& key = it.key();
-      if (key != "step" && key != "epoch" && key != "examples" && key != "seconds") add(prefix + key, it.value());
+      if (is_eval_metric_key(key)) add(prefix + key, it.value());
     }
   }
   return out;

@@ -20,9 +20,13 @@
 namespace mtdnn::orchestrator {
 
 // The TensorBoard scalars of a record, step as the x axis: a "train" record's
-// train/{loss,loss_avg,lr,grad_norm,steps_per_s,tokens_per_s,eta_s}, an "eval" record's
+// train/{loss,loss_avg,lr,grad_norm,loss_scale (fp16),steps_per_s,tokens_per_s,eta_s}, an "eval" record's
 // metrics as <task>/<split>/<METRIC> (e.g. rte/dev/ACC); null values are left out.
 std::vector<std::pair<std::string, float>> tensorboard_scalars(const nlohmann::ordered_json& record);
+
+// Whether `key` of an "eval" record is a metric (ACC, F1, ...) rather than one of the
+// record's own fields (type, task, split, step, epoch, examples, seconds).
+bool is_eval_metric_key(const std::string& key);
 
 class MetricsLog {
  public:

@@ -26,10 +26,6 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-// Buffers Hugging Face may store next to the parameters; never parameters here.
-bool is_hf_buffer(const std::string& bert_key) {
-  return bert_key == "embeddings.position_ids" || bert_key == "embeddings.token_type_ids";
-}
 
 // A file tensor and where it goes: target parameter name, or nullopt = ignored.
 struct Mapped {
@@ -265,6 +261,10 @@ void export_hf_bert(const BertEncoderImpl& encoder, const std::string& dir) {
 
 void export_mtdnn_model(const MtdnnModelImpl& model, const std::string& dir) {
   write_dir(dir, mtdnn_export_state(model), model.options().config);
+}
+
+bool is_hf_buffer(const std::string& bert_key) {
+  return bert_key == "embeddings.position_ids" || bert_key == "embeddings.token_type_ids";
 }
 
 }  // namespace mtdnn::worker

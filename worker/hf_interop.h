@@ -33,6 +33,10 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 // Copies `tensors` (under parameter names) into `params` (name -> parameter) strictly,
 // converting dtype when the source's differs; `where` names the source in errors. Throws
 // InputError on a missing, unexpected or mis-shaped tensor before copying anything.
+// Buffers Hugging Face may store next to the parameters (`bert_key`: a BertModel key, without
+// "bert."); never parameters here, skipped on every import.
+bool is_hf_buffer(const std::string& bert_key);
+
 void copy_named_tensors_strict(const std::map<std::string, torch::Tensor>& params,
                                const NamedTensors& tensors, const std::string& where);
 

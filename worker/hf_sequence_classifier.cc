@@ -208,7 +208,7 @@ LoadedModel load_sequence_classifier(const std::string& dir, const TaskDef& task
   NamedTensors tensors;
   const std::string head_prefix = "heads." + task.name + ".";
   for (const auto& name : file.names()) {
-    if (name == "bert.embeddings.position_ids" || name == "bert.embeddings.token_type_ids") continue;  // HF buffers
+    if (name.rfind("bert.", 0) == 0 && is_hf_buffer(name.substr(5))) continue;
     if (name.rfind(kClassifierPrefix, 0) == 0)
       tensors.emplace_back(head_prefix + name.substr(std::string(kClassifierPrefix).size()), file.tensor(name));
     else
