@@ -8,6 +8,7 @@
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
 
+#include "comm/comm_deadline.h"
 #include "comm/grad_comm.h"
 #include "comm/mpi_context.h"
 
@@ -15,7 +16,9 @@ namespace mtdnn::comm {
 
 c10::intrusive_ptr<c10d::Store> make_c10d_store(const MpiContext& mpi, const std::string& address_override);
 
-// A c10d all-reduce in flight; wait() turns c10d's errors into CommError naming `backend`.
+// A c10d all-reduce in flight. An all-reduce fails when a peer is gone, cut off or silent past
+// the process group's timeout (--comm-timeout): wait() reports it as a missed deadline
+// (comm_deadline.h: by default the job ends with kExitCommTimeout), else throws CommError.
 class C10dWork : public GradWork {
  public:
   C10dWork(c10::intrusive_ptr<c10d::Work> work, const char* backend) : work_(std::move(work)), backend_(backend) {}
@@ -23,7 +26,9 @@ class C10dWork : public GradWork {
     try {
       work_->wait();
     } catch (const std::exception& e) {
-      throw CommError(fmt::format("{} all-reduce failed: {}", backend_, e.what()));
+      const std::string what = fmt::format("{} all-reduce failed: {}", backend_, e.what());
+      report_comm_timeout(what);
+      throw CommError(what);
     }
   }
 

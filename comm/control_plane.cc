@@ -22,16 +22,23 @@ class MpiControlPlane : public ControlPlane {
   }
   void allreduce(std::vector<double>* values, size_t sum_count) override {
     sum_count = std::min(sum_count, values->size());
-    if (sum_count > 0)
-      MTDNN_MPI(MPI_Allreduce(MPI_IN_PLACE, values->data(), static_cast<int>(sum_count), MPI_DOUBLE, MPI_SUM,
-                              mpi_.comm()));
-    if (values->size() > sum_count)
-      MTDNN_MPI(MPI_Allreduce(MPI_IN_PLACE, values->data() + sum_count, static_cast<int>(values->size() - sum_count),
-                              MPI_DOUBLE, MPI_MAX, mpi_.comm()));
+    MPI_Request request;
+    if (sum_count > 0) {
+      MTDNN_MPI(MPI_Iallreduce(MPI_IN_PLACE, values->data(), static_cast<int>(sum_count), MPI_DOUBLE, MPI_SUM,
+                               mpi_.comm(), &request));
+      mpi_.wait(&request, "allreduce");
+    }
+    if (values->size() > sum_count) {
+      MTDNN_MPI(MPI_Iallreduce(MPI_IN_PLACE, values->data() + sum_count,
+                               static_cast<int>(values->size() - sum_count), MPI_DOUBLE, MPI_MAX, mpi_.comm(),
+                               &request));
+      mpi_.wait(&request, "allreduce");
+    }
   }
   std::vector<std::string> allgather(const std::string& bytes) override { return mpi_.allgather(bytes); }
   void barrier() override { mpi_.barrier(); }
   const MpiContext* mpi() const override { return &mpi_; }
+  void begin_step(const char* step) override { mpi_.set_phase(step); }
 
  private:
   const MpiContext& mpi_;

@@ -5,13 +5,14 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
 #include "comm/c10d_store.h"
+#include "comm/comm_deadline.h"
 #include "comm/grad_comm.h"
 
 namespace mtdnn::comm {
 
 std::unique_ptr<GradComm> make_gloo_grad_comm(const MpiContext& mpi, const CommEndpoints& endpoints, int) {
   using c10d::ProcessGroupGloo;
-  auto options = ProcessGroupGloo::Options::create(std::chrono::seconds(300));
+  auto options = ProcessGroupGloo::Options::create(backend_timeout(mpi.timeout_s()));  // --comm-timeout
   if (mpi.num_nodes() == 1)
     options->devices.push_back(ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
   else if (!endpoints.gloo_interface.empty())

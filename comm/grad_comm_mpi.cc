@@ -1,6 +1,7 @@
 // MPI gradient backend. OpenMPI's non-blocking collectives only progress inside MPI calls,
-// so a dedicated thread runs the reductions (blocking MPI_Allreduce, in the order they were
-// started, on a communicator of its own) while backward goes on: that is the overlap.
+// so a dedicated thread runs the reductions (in the order they were started, on a
+// communicator of its own, each polled to completion against --comm-timeout's deadline)
+// while backward goes on: that is the overlap.
 // A GPU tensor is staged through host memory: copied to the host when its reduction starts
 // (on the caller's stream, after the gradient that filled it) and back by wait(). That lets
 // several ranks share one GPU, which NCCL refuses.
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "comm/mpi_census.h"
 #include "comm/grad_comm.h"
 
 namespace mtdnn::comm {
@@ -39,9 +41,10 @@ class MpiWork : public GradWork {
 
 class MpiGradComm : public GradComm {
  public:
-  explicit MpiGradComm(const MpiContext& mpi) {
+  explicit MpiGradComm(const MpiContext& mpi) : rank_(mpi.rank()), timeout_s_(mpi.timeout_s()) {
     MTDNN_MPI(MPI_Comm_dup(mpi.comm(), &comm_));
     MTDNN_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    census_ = std::make_unique<MpiCensus>(comm_);
     thread_ = std::thread([this] { run(); });
   }
 
@@ -98,13 +101,18 @@ class MpiGradComm : public GradComm {
         queue_.pop_front();
       }
       std::string error;
+      ++reductions_;
       try {
         float* data = item.tensor.data_ptr<float>();
         int64_t n = item.tensor.numel();
         constexpr int64_t kPiece = 1 << 30;  // MPI counts are int
-        for (int64_t off = 0; off < n; off += kPiece)
-          MTDNN_MPI(MPI_Allreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(kPiece, n - off)), MPI_FLOAT,
-                                  MPI_SUM, comm_));
+        for (int64_t off = 0; off < n; off += kPiece) {
+          MPI_Request request;
+          MTDNN_MPI(MPI_Iallreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(kPiece, n - off)), MPI_FLOAT,
+                                   MPI_SUM, comm_, &request));
+          census_->wait(&request, timeout_s_, fmt::format("rank {}", rank_),
+                        fmt::format("gradient all-reduce #{} ({} values, mpi backend)", reductions_, n));
+        }
       } catch (const std::exception& e) {
         error = e.what();
       }
@@ -112,6 +120,10 @@ class MpiGradComm : public GradComm {
     }
   }
 
+  int rank_;
+  double timeout_s_;
+  std::unique_ptr<MpiCensus> census_;  // this thread's: answered by the other ranks' gradient threads
+  int64_t reductions_ = 0;  // started by this thread, for the report
   MPI_Comm comm_ = MPI_COMM_NULL;
   std::thread thread_;
   std::mutex mutex_;

@@ -30,15 +30,12 @@
 #include <mutex>
 #include <thread>
 
+#include "comm/comm_deadline.h"
 #include "comm/grad_comm.h"
 
 namespace mtdnn::comm {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// How long a reduction may take before the peers are taken for dead.
-constexpr std::chrono::seconds kTimeout{300};
 
 c10::DeviceIndex checked_device(int device) {
   MTDNN_INPUT_CHECK(device >= 0, "--backend nccl needs the ranks on GPUs (--device cuda)");
@@ -49,6 +46,7 @@ class NcclGradComm : public GradComm {
  public:
   NcclGradComm(const MpiContext& mpi, int device)
       : rank_(mpi.rank()),
+        timeout_s_(mpi.timeout_s()),
         device_(checked_device(device)),
         stream_(c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device_)) {
     ncclUniqueId id;
@@ -73,7 +71,7 @@ class NcclGradComm : public GradComm {
   // Blocks until `done` has completed; CommError on an NCCL or CUDA error or the timeout.
   void wait_for(cudaEvent_t done) {
     c10::cuda::CUDAGuard guard(device_);
-    const auto deadline = Clock::now() + kTimeout;
+    const Deadline deadline(timeout_s_);  // --comm-timeout
     for (int polls = 0;; ++polls) {
       const cudaError_t q = cudaEventQuery(done);
       if (q == cudaSuccess) return;
@@ -91,9 +89,12 @@ class NcclGradComm : public GradComm {
       if (aborted) fail("the communicator was aborted by an earlier error");
       if (async != ncclSuccess && async != ncclInProgress)
         fail(fmt::format("NCCL reported an error during an all-reduce: {}", ncclGetErrorString(async)));
-      if (Clock::now() > deadline)
-        fail(fmt::format("an all-reduce did not finish within {} s: a peer rank died or hangs",
-                         static_cast<long long>(kTimeout.count())));
+      if (deadline.passed()) {
+        const std::string what = fmt::format("an all-reduce did not finish within {:g} s (--comm-timeout): a peer "
+                                             "rank died, hangs or is cut off", timeout_s_);
+        report_comm_timeout(fmt::format("rank {}: NCCL backend: {}", rank_, what));
+        fail(what);
+      }
       if (polls < 1000)
         std::this_thread::yield();
       else
@@ -116,6 +117,7 @@ class NcclGradComm : public GradComm {
   }
 
   int rank_;
+  double timeout_s_;
   c10::DeviceIndex device_;
   c10::cuda::CUDAStream stream_;
   ncclComm_t comm_ = nullptr;

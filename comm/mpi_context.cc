@@ -1,9 +1,12 @@
 // MpiContext: start-up, placement and control-plane collectives (see mpi_context.h).
 #include "comm/mpi_context.h"
 
-#include <set>
+#include <algorithm>
+
+#include "comm/mpi_census.h"
 
 namespace mtdnn::comm {
+
 
 void mpi_fail(int code, const char* call, const char* file, int line) {
   char text[MPI_MAX_ERROR_STRING] = {0};
@@ -31,6 +34,7 @@ MpiContext::MpiContext(int* argc, char*** argv) {
   MTDNN_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
   MTDNN_MPI(MPI_Comm_rank(comm_, &rank_));
   MTDNN_MPI(MPI_Comm_size(comm_, &size_));
+  census_ = std::make_unique<MpiCensus>(comm_);
   MPI_Comm local;
   MTDNN_MPI(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
   MTDNN_MPI(MPI_Comm_rank(local, &local_rank_));
@@ -43,22 +47,36 @@ MpiContext::MpiContext(int* argc, char*** argv) {
 }
 
 MpiContext::~MpiContext() {
+  census_.reset();
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (owns_init_ && !finalized) MPI_Finalize();
 }
 
-void MpiContext::barrier() const { MTDNN_MPI(MPI_Barrier(comm_)); }
+void MpiContext::wait(MPI_Request* request, const char* what) const {
+  census_->wait(request, timeout_s_, fmt::format("rank {}", rank_), fmt::format("{} {}", phase_, what));
+}
+
+void MpiContext::barrier() const {
+  MPI_Request request;
+  MTDNN_MPI(MPI_Ibarrier(comm_, &request));
+  wait(&request, "barrier");
+}
 
 void MpiContext::broadcast(std::vector<uint8_t>* bytes, int root) const {
   int64_t n = static_cast<int64_t>(bytes->size());
-  MTDNN_MPI(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm_));
+  MPI_Request request;
+  MTDNN_MPI(MPI_Ibcast(&n, 1, MPI_INT64_T, root, comm_, &request));
+  wait(&request, "broadcast");
   bytes->resize(static_cast<size_t>(n));
   // MPI counts are int: send large payloads in pieces.
   constexpr int64_t kPiece = 1 << 30;
-  for (int64_t off = 0; off < n; off += kPiece)
-    MTDNN_MPI(MPI_Bcast(bytes->data() + off, static_cast<int>(std::min(kPiece, n - off)), MPI_BYTE, root, comm_));
+  for (int64_t off = 0; off < n; off += kPiece) {
+    MTDNN_MPI(MPI_Ibcast(bytes->data() + off, static_cast<int>(std::min(kPiece, n - off)), MPI_BYTE, root, comm_,
+                         &request));
+    wait(&request, "broadcast");
+  }
 }
 
 void MpiContext::broadcast(std::string* text, int root) const {
@@ -69,7 +87,9 @@ void MpiContext::broadcast(std::string* text, int root) const {
 
 std::vector<int64_t> MpiContext::allgather(int64_t value) const {
   std::vector<int64_t> out(static_cast<size_t>(size_));
-  MTDNN_MPI(MPI_Allgather(&value, 1, MPI_INT64_T, out.data(), 1, MPI_INT64_T, comm_));
+  MPI_Request request;
+  MTDNN_MPI(MPI_Iallgather(&value, 1, MPI_INT64_T, out.data(), 1, MPI_INT64_T, comm_, &request));
+  wait(&request, "allgather");
   return out;
 }
 
@@ -83,8 +103,10 @@ std::vector<std::string> MpiContext::allgather(const std::string& text) const {
     total += counts[r];
   }
   std::string all(static_cast<size_t>(total), '\0');
-  MTDNN_MPI(MPI_Allgatherv(text.data(), static_cast<int>(text.size()), MPI_CHAR, all.data(), counts.data(),
-                           displs.data(), MPI_CHAR, comm_));
+  MPI_Request request;
+  MTDNN_MPI(MPI_Iallgatherv(text.data(), static_cast<int>(text.size()), MPI_CHAR, all.data(), counts.data(),
+                            displs.data(), MPI_CHAR, comm_, &request));
+  wait(&request, "allgather");
   std::vector<std::string> out;
   for (int r = 0; r < size_; ++r) out.push_back(all.substr(static_cast<size_t>(displs[r]), static_cast<size_t>(counts[r])));
   return out;

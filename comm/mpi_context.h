@@ -1,19 +1,27 @@
 // MPI as the control plane: process start-up and shutdown (RAII), rank, world size and
 // node-local placement, and the small collectives rank 0 uses to decide and broadcast
 // (bytes, integers, agreement checks). Every MPI call is checked and a failure throws
-// CommError naming the call, the source location and the rank. Works with mpirun, srun
+// CommError naming the call, the source location and the rank. Every collective waits
+// against the deadline (set_timeout, --comm-timeout; comm_deadline.h): past it, the rank
+// asks the others where they are (mpi_census.h) and reports the step, the collective, the
+// time waited and which ranks did not answer. Works with mpirun, srun
 // and without a launcher (one rank). Used by mtdnn-train and the gradient backends.
 #pragma once
 
 #include <mpi.h>
 
+#include "comm/comm_deadline.h"
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "comm/comm_error.h"
 
 namespace mtdnn::comm {
+
+class MpiCensus;
 
 class MpiContext {
  public:
@@ -45,7 +53,22 @@ class MpiContext {
   // Ends every rank of the job (used by main after an error on one rank).
   static void abort(int code);
 
+  // The deadline of every collective, in seconds (<= 0: none); 600 until set. Read by the
+  // gradient backends too. Set once, by the program, before the first collective it times.
+  void set_timeout(double seconds) { timeout_s_ = seconds; }
+  double timeout_s() const { return timeout_s_; }
+  // The round-protocol step the next collectives belong to ("R4"), for the report.
+  void set_phase(const char* step) const { phase_ = step; }
+  // Waits for `request`, a collective on this context's communicator called `what`
+  // ("allreduce"); past the deadline, the census and report_comm_timeout(), then (if the
+  // handler returns) on until it completes. Only the thread that issues the control-plane
+  // collectives calls it.
+  void wait(MPI_Request* request, const char* what) const;
+
  private:
+  double timeout_s_ = 600;
+  mutable const char* phase_ = "start-up";
+  std::unique_ptr<MpiCensus> census_;  // the control plane's (mpi_census.h)
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1, num_nodes_ = 1;
   bool owns_init_ = false;

@@ -18,6 +18,11 @@ struct RankPlacement {
   int threads = 1;          // intra-op threads of this rank
   int usable_cores = 1;     // the cores its CPU affinity allows
   int node_share = 1;       // the node's cores / ranks on the node
+  std::string host;         // this node's host name
+  int local_rank = 0, local_size = 1;  // this rank among the ranks of its node (its GPU)
+
+  // "rank 2 of 4 on node2: node-local rank 0 of 2, cpu fp32, 1 thread(s)"
+  std::string describe(int rank, int world) const;
   std::string cpu_runtime;  // what configure_cpu_runtime set (CPU execution), after use()
 
   // "cpu fp32", "cuda bf16": what every rank must agree on (S1).

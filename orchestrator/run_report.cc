@@ -104,6 +104,8 @@ RunReport::RunReport(const std::string& out_dir, bool writer, int64_t resumed_st
 
 void RunReport::start(const RunInputs& in, int rank, int world, const RankPlacement& pl, double parameters,
                       size_t tensors) const {
+  // Every rank says where it runs (its node and node-local rank decide its GPU and threads).
+  log_info("{}", pl.describe(rank, world));
   if (const std::string w = worker::thread_binding_warning(pl.threads, pl.usable_cores, pl.node_share); !w.empty())
     log_info("rank {}: {}", rank, w);
   if (!writer_) return;

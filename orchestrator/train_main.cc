@@ -34,6 +34,8 @@ int run(int argc, char** argv, comm::MpiContext& mpi) {
   };
   parsed.options.endpoints.store_address = env("MTDNN_STORE_ADDR");
   parsed.options.endpoints.gloo_interface = env("MTDNN_GLOO_IFACE");
+  // Every collective from here on waits against --comm-timeout (comm/comm_deadline.h).
+  mpi.set_timeout(parsed.options.comm_timeout);
   auto plane = comm::make_mpi_control_plane(mpi);
   install_stop_handlers();
   Trainer trainer(parsed.options, *plane);

@@ -115,6 +115,10 @@ void for_each_option(TrainOptions& o, Visit&& visit) {
   visit(Option{"dropout", &o.dropout, "override every dropout probability (encoder, heads, SAN steps)", &kUnitOpen});
   visit(Option{"max-bad-steps", &o.max_bad_steps,
                "abort after this many consecutive steps with NaN/Inf gradients (each is skipped)", &kAtLeast1});
+  visit(Option{"comm-timeout", &o.comm_timeout,
+               "seconds any collective may wait for the other ranks (0: forever), longer than the longest legitimate "
+               "wait (a checkpoint, an evaluation); past it the job ends with exit status 86 and is resumed by "
+               "slurm/run-with-requeue.sh", &kAtLeast0});
   visit(Option{"backend", Choice<std::optional<comm::CommBackend>>{&o.backend, parse_backend_choice, backend_choice_name},
                "gradient all-reduce: mpi, gloo, nccl, or auto (nccl on GPU, mpi on CPU)"});
   visit(Option{"device", Choice<worker::DeviceKind>{&o.device, worker::parse_device_kind, worker::to_string},

@@ -52,6 +52,7 @@ struct TrainOptions {
   int64_t batches_per_step = 1;         // mt-dnn's --grad_accumulation_step; folded into the two above
   std::optional<double> dropout;        // overrides every dropout (encoder, heads, SAN steps)
   int64_t max_bad_steps = 10;           // abort after this many NaN/Inf steps in a row
+  double comm_timeout = 600;            // seconds any collective may wait (0: forever); then exit 86
 
   // Execution.
   std::optional<comm::CommBackend> backend;  // gradient all-reduce: mpi | gloo | nccl; unset (auto): nccl on GPU, else mpi

@@ -20,6 +20,8 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev libgloo-dev
   # one-node Slurm cluster for the sbatch templates (scripts/local-slurm.sh)
   slurmctld slurmd slurm-client munge
+  # the two-node cluster of network namespaces (tests/cluster/netns_cluster.sh)
+  iproute2 util-linux
   # libFuzzer targets
   clang libclang-rt-14-dev
   # LibTorch 1.13's golden checks and plots (Debian's interpreter: /usr/bin/python3)

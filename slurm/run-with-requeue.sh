@@ -1,17 +1,29 @@
 #!/bin/bash
 # Runs a training launch command (srun ... or mpirun ...) inside a Slurm batch job and
-# handles preemption and time limits: on SIGUSR1 (from `#SBATCH --signal=B:USR1@N` or
-# `scancel --signal=USR1 --batch`) or SIGTERM it forwards SIGUSR1 to the launcher, which
-# passes it to every rank; the ranks agree to stop at the next round boundary, write a
-# checkpoint and exit with status 85. The job is then requeued (`scontrol requeue`) and,
-# when it starts again, mtdnn-train --resume auto continues from that checkpoint.
+# keeps it going through preemption, time limits and failures:
+#   - on STOP_SIGNAL (USR1 by default; sent by `#SBATCH --signal=B:USR1@N` or
+#     `scancel --signal=USR1 --batch`) or SIGTERM it forwards SIGUSR1 to the launcher, which
+#     passes it to every rank; the ranks agree to stop at the next round boundary, write a
+#     checkpoint and exit with status 85. The job is then requeued (`scontrol requeue`), at
+#     most MAX_REQUEUES times;
+#   - after a failure (status 86: a collective missed --comm-timeout's deadline, a rank
+#     stalled or a node was lost; or any other status but 0, 2 and 85: a crash, a killed
+#     rank) the job is requeued too, at most MAX_RESTARTS times in all, counted across
+#     requeues in RESTART_STATE;
+# and when it starts again, mtdnn-train --resume auto continues from the newest verified
+# checkpoint. Status 2 (a usage error) is never retried.
 #
 #   slurm/run-with-requeue.sh COMMAND [ARGS...]        (used by slurm/train*.sbatch)
-# Environment: MAX_REQUEUES (default 20): stop requeueing after that many restarts.
+# Environment: STOP_SIGNAL (USR1; the signal of the template's --signal=B:...),
+# MAX_REQUEUES (20), MAX_RESTARTS (3), RESTART_STATE (the file that counts the failures:
+# $SLURM_SUBMIT_DIR/.mtdnn-restarts-$SLURM_JOB_ID).
 set -uo pipefail
 
-readonly kStoppedForRequeue=85
+readonly kStoppedForRequeue=85 kCommTimeout=86 kUsageError=2
 restart=${SLURM_RESTART_COUNT:-0}
+stop_signal=${STOP_SIGNAL:-USR1}
+stop_signal=${stop_signal#SIG}
+restart_state=${RESTART_STATE:-${SLURM_SUBMIT_DIR:-.}/.mtdnn-restarts-${SLURM_JOB_ID:-local}}
 log() { echo "[run-with-requeue $(date -u +%FT%TZ)] job ${SLURM_JOB_ID:-?}: $*"; }
 
 log "start (restart count $restart): $*"
@@ -23,8 +35,8 @@ on_signal() {
   log "$1 received: asking the ranks to checkpoint and stop"
   kill -USR1 "$child" 2>/dev/null || true
 }
-trap 'on_signal SIGUSR1' USR1
-trap 'on_signal SIGTERM' TERM
+trap "on_signal SIG$stop_signal" "$stop_signal"
+[ "$stop_signal" = TERM ] || trap 'on_signal SIGTERM' TERM
 
 requeue() {
   # Let Slurm finish tearing down the step first (bounded): a restarted job whose new step
@@ -66,5 +78,20 @@ if [ -n "$stop_reason" ] && [ "$status" -gt 128 ] && [ "$restart" -lt "${MAX_REQ
   requeue
   exit 0
 fi
-log "training failed with exit status $status${stop_reason:+ after $stop_reason}; not requeued (resubmit to resume from the last checkpoint)"
+if [ "$status" -ne "$kUsageError" ]; then
+  failures=$(cat "$restart_state" 2>/dev/null || echo 0)
+  case "$status" in
+    "$kCommTimeout") what="a collective missed its deadline (--comm-timeout): a rank stalled or was cut off" ;;
+    *) what="training failed with exit status $status" ;;
+  esac
+  if [ "$failures" -lt "${MAX_RESTARTS:-3}" ]; then
+    echo $((failures + 1)) >"$restart_state"
+    log "$what; requeueing to resume from the last checkpoint (failure restart $((failures + 1)) of ${MAX_RESTARTS:-3})"
+    requeue
+    exit 0
+  fi
+  log "$what; not requeued: the job already restarted $failures time(s) after failures (MAX_RESTARTS ${MAX_RESTARTS:-3}; $restart_state counts them)"
+  exit "$status"
+fi
+log "training failed with exit status $status (a usage error); not requeued"
 exit "$status"

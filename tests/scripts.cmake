@@ -110,6 +110,29 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
   set_tests_properties(train.stop_and_resume PROPERTIES TIMEOUT 420 RUN_SERIAL TRUE LABELS mpi)
 endif()
 
+# --- A stalled rank (tests/scripts/comm_timeout_test.sh) -------------------------------------
+# `mpirun -np 2 mtdnn-train --comm-timeout 3`, rank 1 stopped with SIGSTOP mid-run: the job
+# ends with exit status 86 within the deadline plus a margin, rank 0's message names the
+# collective and rank 1, no rank is left, and --resume auto then completes the run.
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
+  add_test(NAME train.stalled_rank_times_out
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/comm_timeout_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${CMAKE_BINARY_DIR}/comm-timeout-test)
+  set_tests_properties(train.stalled_rank_times_out PROPERTIES TIMEOUT 180 RUN_SERIAL TRUE LABELS mpi)
+endif()
+
+# --- Two nodes of network namespaces (tests/cluster/two_node_test.sh) -----------------------
+# mpirun over two "nodes" (own addresses and host names, a veth link, TCP between them):
+# 4 ranks equal one host's 4; node2 killed mid-run, requeued (run-with-requeue.sh) and
+# resumed on node1 with 2 ranks; a stalled rank on node2 ends the job with status 86.
+# Skipped (77) where network namespaces cannot be made (not root).
+if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
+  add_test(NAME cluster.two_nodes
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cluster/two_node_test.sh ${CMAKE_BINARY_DIR}/bin
+                   ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/two-node-test)
+  set_tests_properties(cluster.two_nodes PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS mpi)
+endif()
+
 # --- mtdnn-predict: scores files and ensembles (tests/scripts/predict_scores_test.sh) ---------
 # Tiny classification, regression and ranking tasks trained twice (no GLUE needed): the
 # training run's <task>_<split>.scores.tsv agree with its submission files, `mtdnn-predict
@@ -139,6 +162,14 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess AND TARGE
   set_tests_properties(docs.custom_task_tutorial PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
                        LABELS e2e)
 endif()
+
+# --- slurm/run-with-requeue.sh's decisions (tests/slurm/requeue_wrapper_test.sh) -------------
+# Stand-ins for scontrol and squeue: failures requeued at most MAX_RESTARTS times across
+# requeues, usage errors never, STOP_SIGNAL taken and forwarded as USR1.
+add_test(NAME slurm.requeue_wrapper
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/slurm/requeue_wrapper_test.sh ${PROJECT_SOURCE_DIR}
+                 ${CMAKE_BINARY_DIR}/slurm-requeue-wrapper-test)
+set_tests_properties(slurm.requeue_wrapper PROPERTIES TIMEOUT 120 LABELS slurm)
 
 # --- slurm/train.sbatch on the one-node cluster: preemption, time limit, killed rank ---------
 add_test(NAME slurm.train_requeue

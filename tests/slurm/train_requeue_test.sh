@@ -5,8 +5,11 @@
 #      uninterrupted run's bit for bit (same world size, 2 ranks);
 #   2. time limit: a job with --time=2 and --signal=B:USR1@45 stops by itself, requeues and
 #      completes;
-#   3. a rank killed with SIGKILL: the job ends (no hang) and, resubmitted, resumes from the
-#      last checkpoint and finishes with the uninterrupted run's final weights.
+#   3. a rank killed with SIGKILL, restarts after failures off (MAX_RESTARTS=0): the job ends
+#      (no hang) and, resubmitted, resumes from the last checkpoint and finishes with the
+#      uninterrupted run's final weights;
+#   4. a rank killed with SIGKILL, restarts on (the default, 3): the job requeues itself,
+#      resumes from the last checkpoint and completes with the uninterrupted run's weights.
 #   tests/slurm/train_requeue_test.sh BUILD_DIR [SCRATCH_DIR]
 # Exits 77 (skipped) when the GLUE data is absent.
 set -euo pipefail
@@ -113,7 +116,7 @@ note "time-limited job stopped, requeued and completed"
 write_config killed 300
 submit_killed() {
   (cd "$repo" && slurm sbatch --parsable --ntasks=2 --time=10 --output="$scratch/killed.out" \
-    --export=ALL,CONFIG="$scratch/killed.ini",MTDNN_BIN="$build/bin" slurm/train.sbatch)
+    --export=ALL,CONFIG="$scratch/killed.ini",MTDNN_BIN="$build/bin",MAX_RESTARTS=0 slurm/train.sbatch)
 }
 job=$(submit_killed)
 deadline=$((SECONDS + 120))
@@ -134,4 +137,26 @@ state=$(wait_job "$job" 180)
 grep -q "resuming from" "$scratch/killed.out" || fail "the resubmitted job did not resume from a checkpoint"
 [ "$(final_model killed)" = "$(final_model reference)" ] \
   || fail "final weights after a killed rank and a resubmission differ from the uninterrupted run"
+note "killed rank without restarts: ended, resubmitted, resumed and matched the uninterrupted run"
+
+# --- 4. a rank killed with SIGKILL, restarts after failures on (default) ------------------------
+write_config restarted 300
+job=$(cd "$repo" && slurm sbatch --parsable --ntasks=2 --time=10 --output="$scratch/restarted.out" \
+  --export=ALL,CONFIG="$scratch/restarted.ini",MTDNN_BIN="$build/bin",RESTART_STATE="$scratch/restarted.restarts" \
+  slurm/train.sbatch)
+deadline=$((SECONDS + 120))
+until ls "$scratch/restarted/checkpoints"/ckpt-* >/dev/null 2>&1; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "job $job wrote no checkpoint: $(cat "$scratch/restarted.out")"
+  sleep 0.5
+done
+victim=$(pgrep -f "mtdnn-train --config $scratch/restarted.ini" | tail -n 1)
+[ -n "$victim" ] || fail "no rank of job $job to kill"
+kill -9 "$victim"
+note "killed rank process $victim of job $job"
+state=$(wait_job "$job" 240)
+[ "$state" = COMPLETED ] || fail "job $job ended $state after a killed rank: $(cat "$scratch/restarted.out")"
+grep -q "failure restart 1 of 3" "$scratch/restarted.out" || fail "the job did not requeue itself after the failure"
+grep -q "resuming from" "$scratch/restarted.out" || fail "the restarted job did not resume from a checkpoint"
+[ "$(final_model restarted)" = "$(final_model reference)" ] \
+  || fail "final weights after a killed rank and an automatic restart differ from the uninterrupted run"
 note "PASS"
