@@ -118,16 +118,20 @@ submit_killed() {
   (cd "$repo" && slurm sbatch --parsable --ntasks=2 --time=10 --output="$scratch/killed.out" \
     --export=ALL,CONFIG="$scratch/killed.ini",MTDNN_BIN="$build/bin",MAX_RESTARTS=0 slurm/train.sbatch)
 }
+# kill_rank_after_checkpoint NAME JOB: once run NAME has a checkpoint, SIGKILL one of its ranks.
+kill_rank_after_checkpoint() {
+  local deadline=$((SECONDS + 120)) victim
+  until ls "$scratch/$1/checkpoints"/ckpt-* >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "job $2 wrote no checkpoint: $(cat "$scratch/$1.out")"
+    sleep 0.5
+  done
+  victim=$(pgrep -f "mtdnn-train --config $scratch/$1.ini" | tail -n 1)
+  [ -n "$victim" ] || fail "no rank of job $2 to kill"
+  kill -9 "$victim"
+  note "killed rank process $victim of job $2"
+}
 job=$(submit_killed)
-deadline=$((SECONDS + 120))
-until ls "$scratch/killed/checkpoints"/ckpt-* >/dev/null 2>&1; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "job $job wrote no checkpoint: $(cat "$scratch/killed.out")"
-  sleep 0.5
-done
-victim=$(pgrep -f "mtdnn-train --config $scratch/killed.ini" | tail -n 1)
-[ -n "$victim" ] || fail "no rank of job $job to kill"
-kill -9 "$victim"
-note "killed rank process $victim of job $job"
+kill_rank_after_checkpoint killed "$job"
 state=$(wait_job "$job" 60)
 [ "$state" != COMPLETED ] || fail "job $job completed although a rank was killed"
 note "job $job ended $state without hanging"
@@ -144,15 +148,7 @@ write_config restarted 300
 job=$(cd "$repo" && slurm sbatch --parsable --ntasks=2 --time=10 --output="$scratch/restarted.out" \
   --export=ALL,CONFIG="$scratch/restarted.ini",MTDNN_BIN="$build/bin",RESTART_STATE="$scratch/restarted.restarts" \
   slurm/train.sbatch)
-deadline=$((SECONDS + 120))
-until ls "$scratch/restarted/checkpoints"/ckpt-* >/dev/null 2>&1; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "job $job wrote no checkpoint: $(cat "$scratch/restarted.out")"
-  sleep 0.5
-done
-victim=$(pgrep -f "mtdnn-train --config $scratch/restarted.ini" | tail -n 1)
-[ -n "$victim" ] || fail "no rank of job $job to kill"
-kill -9 "$victim"
-note "killed rank process $victim of job $job"
+kill_rank_after_checkpoint restarted "$job"
 state=$(wait_job "$job" 240)
 [ "$state" = COMPLETED ] || fail "job $job ended $state after a killed rank: $(cat "$scratch/restarted.out")"
 grep -q "failure restart 1 of 3" "$scratch/restarted.out" || fail "the job did not requeue itself after the failure"
