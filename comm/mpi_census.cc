@@ -43,13 +43,12 @@ MpiCensus::~MpiCensus() {
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
-void MpiCensus::wait(MPI_Request* request, double timeout_s, const std::string& who, const std::string& what) {
+void MpiCensus::wait(const std::function<bool()>& done, double timeout_s, const std::string& who,
+                     const std::string& what) {
   const Deadline deadline(timeout_s);
   bool reported = false;
   for (int polls = 0;; ++polls) {
-    int done = 0;
-    MTDNN_MPI(MPI_Test(request, &done, MPI_STATUS_IGNORE));
-    if (done) return;
+    if (done()) return;
     answer(what, deadline.waited_s());
     if (!reported && deadline.passed()) {
       reported = true;

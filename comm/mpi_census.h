@@ -1,15 +1,17 @@
-// Waiting for an MPI collective against the deadline (--comm-timeout), and the census that
-// names the ranks a missed deadline waited for. Each waiting thread (the control plane's,
-// the MPI gradient backend's) has a census on a communicator of its own: while it polls its
-// collective it answers the census requests of other ranks with where it waits; when its
-// own deadline passes it asks every other rank, gives them a short grace to answer, and
-// reports (comm_deadline.h) the collective, the time waited, the ranks that did not answer
-// (stopped, dead, cut off, or not yet at the collective) and where the others wait.
+// Waiting for a collective against the deadline (--comm-timeout), and the census that names
+// the ranks a missed deadline waited for. The thread that runs the round protocol owns the
+// census (on a communicator of its own): while it waits (for a control-plane collective,
+// or for the MPI gradient backend's thread to finish a reduction) it answers the census
+// requests of other ranks with where it waits; when its own deadline passes it asks every
+// other rank, gives them a short grace to answer, and reports (comm_deadline.h) what it
+// waited for, how long, the ranks that did not answer (stopped, dead, cut off, or not yet
+// at a collective) and where the others wait.
 #pragma once
 
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace mtdnn::comm {
@@ -23,10 +25,10 @@ class MpiCensus {
   MpiCensus(const MpiCensus&) = delete;
   MpiCensus& operator=(const MpiCensus&) = delete;
 
-  // Polls `request` to completion. Meanwhile answers requests with "waiting in <what> for
-  // S s"; past `timeout_s` (> 0) reports once "<who>: <what>: no progress after ..." with the
-  // census, then (if the report's handler returns) goes on until the collective completes.
-  void wait(MPI_Request* request, double timeout_s, const std::string& who, const std::string& what);
+  // Polls `done` until it returns true. Meanwhile answers requests with "waiting in <what>
+  // for S s"; past `timeout_s` (> 0) reports once "<who>: <what>: no progress after ..." with
+  // the census, then (if the report's handler returns) goes on until `done`.
+  void wait(const std::function<bool()>& done, double timeout_s, const std::string& who, const std::string& what);
 
  private:
   void answer(const std::string& what, double waited_s);  // a request that arrived, if any

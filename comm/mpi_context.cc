@@ -55,7 +55,17 @@ MpiContext::~MpiContext() {
 }
 
 void MpiContext::wait(MPI_Request* request, const char* what) const {
-  census_->wait(request, timeout_s_, fmt::format("rank {}", rank_), fmt::format("{} {}", phase_, what));
+  wait_until(
+      [&] {
+        int done = 0;
+        MTDNN_MPI(MPI_Test(request, &done, MPI_STATUS_IGNORE));
+        return done != 0;
+      },
+      fmt::format("{} {}", phase_, what));
+}
+
+void MpiContext::wait_until(const std::function<bool()>& done, const std::string& what) const {
+  census_->wait(done, timeout_s_, fmt::format("rank {}", rank_), what);
 }
 
 void MpiContext::barrier() const {

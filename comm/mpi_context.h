@@ -13,6 +13,7 @@
 #include "comm/comm_deadline.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,8 +63,11 @@ class MpiContext {
   // Waits for `request`, a collective on this context's communicator called `what`
   // ("allreduce"); past the deadline, the census and report_comm_timeout(), then (if the
   // handler returns) on until it completes. Only the thread that issues the control-plane
-  // collectives calls it.
+  // collectives calls it (and wait_until).
   void wait(MPI_Request* request, const char* what) const;
+  // The same for any condition: polls `done` (which must not block) against the deadline,
+  // answering and asking the census as wait() does; `what` names what it waits for.
+  void wait_until(const std::function<bool()>& done, const std::string& what) const;
 
  private:
   double timeout_s_ = 600;

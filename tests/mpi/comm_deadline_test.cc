@@ -89,7 +89,7 @@ TEST(CommDeadline, MpiGradientBackendReportsTheLateReduction) {
   std::vector<std::string> reports;
   {
     RecordedTimeouts recorded(mpi, 0.5);
-    auto comm = make_grad_comm(CommBackend::kMpi, mpi);  // takes the deadline when made
+    auto comm = make_grad_comm(CommBackend::kMpi, mpi);
     if (mpi.rank() == late) std::this_thread::sleep_for(std::chrono::seconds(3));
     torch::Tensor t = torch::ones({4});
     comm->allreduce_sum(t)->wait();
