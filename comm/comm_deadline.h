@@ -8,9 +8,9 @@
 //
 // A deadline is the time from when this rank started waiting for a collective to complete:
 // one rank that stalls (a wedged file system, a frozen node, a link cut without closing
-// its sockets) makes every other rank's wait exceed it. The MPI waits (control plane and
-// gradient backend) poll their request against it; Gloo and NCCL are given it as their own
-// timeout.
+// its sockets) makes every other rank's wait exceed it. The MPI waits (a control-plane
+// request; the end of an MPI gradient reduction) are polled against it (mpi_census.h); Gloo
+// and NCCL are given it as their own timeout.
 #pragma once
 
 #include <chrono>
