@@ -123,8 +123,8 @@ endif()
 
 # --- Two nodes of network namespaces (tests/cluster/two_node_test.sh) -----------------------
 # mpirun over two "nodes" (own addresses and host names, a veth link, TCP between them):
-# 4 ranks equal one host's 4; node2 killed mid-run, requeued (run-with-requeue.sh) and
-# resumed on node1 with 2 ranks; a stalled rank on node2 ends the job with status 86.
+# 4 ranks equal one host's 4; node2 killed mid-run ends the job with a failure status, then
+# the same command resumes on node1 with 2 ranks; a stalled rank on node2 ends the job with status 86.
 # Skipped (77) where network namespaces cannot be made (not root).
 if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-preprocess)
   add_test(NAME cluster.two_nodes

@@ -5,10 +5,10 @@
 #      TCP on the veth link; every rank prints its node and node-local rank, and the final
 #      weights equal a 4-rank run on one host within the world-size tolerance;
 #   2. node loss: mid-run every process of node2 is killed; the job ends within the deadline
-#      plus a margin, slurm/run-with-requeue.sh asks for a requeue (scontrol is a stand-in),
-#      and the requeued command on the remaining node (2 ranks) resumes from the last
-#      checkpoint and completes, its weights within the world-size tolerance of the
-#      uninterrupted run;
+#      plus a margin with a failure status (neither 0 nor 2: one slurm/run-with-requeue.sh
+#      requeues, as slurm.train_requeue shows on a real Slurm cluster), and the same command
+#      on the remaining node (2 ranks) resumes from the last checkpoint and completes, its
+#      weights within the world-size tolerance of the uninterrupted run;
 #   3. a stalled rank: rank 3 (node2) is stopped with SIGSTOP and never continued; the job
 #      ends with status 86 within the deadline plus a margin, naming rank 3.
 # Prints the measured detection times. Needs root, iproute2 and unshare.
@@ -82,23 +82,18 @@ echo "node2 sent $tx bytes over the link"
 python3 "$here/max_weight_diff.py" "$(model one-host)" "$(model two-nodes)" "$tolerance_same" \
   || fail "two nodes do not give the one-host weights"
 
-note "2. node2 lost mid-run; the requeued command resumes on node1 with 2 ranks"
-mkdir -p "$scratch/stub"
-printf '#!/bin/sh\necho "$*" >>"%s/requeues"\n' "$scratch" >"$scratch/stub/scontrol"
-printf '#!/bin/sh\nexit 0\n' >"$scratch/stub/squeue"
-chmod +x "$scratch/stub/scontrol" "$scratch/stub/squeue"
-PATH="$scratch/stub:$PATH" SLURM_JOB_ID=77 RESTART_STATE="$scratch/restarts" \
-  bash "$repo/slurm/run-with-requeue.sh" "$scratch/cluster/mpirun.sh" 10.77.0.1:2,10.77.0.2:2 4 \
-  "$bin/mtdnn-train" "${args[@]}" --out "$scratch/lost" >"$scratch/lost.log" 2>&1 &
+note "2. node2 lost mid-run; the same command resumes on node1 with 2 ranks"
+cluster_mpirun 10.77.0.1:2,10.77.0.2:2 4 "$bin/mtdnn-train" "${args[@]}" --out "$scratch/lost" \
+  >"$scratch/lost.log" 2>&1 &
 job=$!
 wait_for_step lost 200 "$job"
 lost_at=$(date +%s.%N)
 for pid in $(cluster_pids 2); do kill -KILL "$pid" 2>/dev/null || true; done
 wait_end "$job"
-wait "$job" || fail "run-with-requeue.sh failed after the node loss: $(tail -5 "$scratch/lost.log")"
-echo "node2 killed: the job ended $(seconds_since "$lost_at") s later"
-grep -q "requeueing to resume from the last checkpoint (failure restart 1 of 3)" "$scratch/lost.log" \
-  && [ -s "$scratch/requeues" ] || { cat "$scratch/lost.log"; fail "no requeue after the node loss"; }
+status=0
+wait "$job" || status=$?
+echo "node2 killed: the job ended $(seconds_since "$lost_at") s later, exit status $status"
+case "$status" in 0|2) cat "$scratch/lost.log"; fail "status $status after a node loss: not a failure to requeue" ;; esac
 cluster_mpirun 10.77.0.1:2 2 "$bin/mtdnn-train" "${args[@]}" --out "$scratch/lost" --resume auto \
   >"$scratch/resumed.log" 2>&1 || { cat "$scratch/resumed.log"; fail "the resumed run on node1 failed"; }
 grep -o 'resuming from .* at step [0-9]*' "$scratch/resumed.log" || fail "the requeued run did not resume"
