@@ -8,7 +8,12 @@ where tokens are real (non-pad) tokens. Run with Debian's python3-torch.
 
 --device cuda [--bf16]: the same steps on the GPU (batches made on the host and copied, as a data
 loader does), optionally under torch.autocast(bf16); timings synchronise the device. (This is the
-repository's copy of the peer script, with this mode added; the workload is unchanged.)
+repository's copy of the peer script, with this mode and the warm-up time added; the workload is
+unchanged.)
+
+--compile (torch 2.x): the encoder under torch.compile (mode "default", dynamic shapes). The
+warm-up steps (--warmup, default 3) hold the compilation; the printed line ends with warmup_s W,
+their seconds, and the step rate is of the timed steps only.
 
 --pretrain: BERT pretraining steps instead (masked LM + next sentence, as Hugging Face's
 BertForPreTraining computes them): sequences of --seq tokens, 10% of them shorter (BERT's
@@ -27,7 +32,8 @@ p.add_argument("--vocab", type=int, default=30522)
 p.add_argument("--batch", type=int, default=32)
 p.add_argument("--seq", type=int, default=128, help="fixed length when --lengths is not given")
 p.add_argument("--lengths", default="", help="folder of <TASK>.txt token-length files: real GLUE batches")
-p.add_argument("--steps", type=int, default=20, help="timed steps (after 3 warm-up steps)")
+p.add_argument("--steps", type=int, default=20, help="timed steps (after --warmup steps)")
+p.add_argument("--warmup", type=int, default=3, help="untimed steps first")
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--pretrain", action="store_true", help="MLM + NSP pretraining steps")
@@ -38,6 +44,8 @@ p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                help="where the model and the batches live (cuda: the GPU peer of mtdnn-bench-gpu-torch)")
 p.add_argument("--bf16", action="store_true",
                help="torch.autocast to bf16 around forward and loss (fp32 weights and AdamW), as AMP users do")
+p.add_argument("--compile", action="store_true",
+               help="torch 2.x: run the encoder under torch.compile (compile time falls in the warm-up steps)")
 p.add_argument("--blas-threads", type=int, default=0,
                help="OpenBLAS threads (0 = its default); 1 avoids OpenBLAS and OpenMP threads competing")
 a = p.parse_args()
@@ -87,6 +95,15 @@ class PretrainHeads(nn.Module):
         return F.linear(self.ln(F.gelu(self.transform(h))), self.word.weight, self.bias)
 
 
+def compiled(m):
+    if not a.compile:
+        return m
+    if not hasattr(torch, "compile"):
+        raise SystemExit("--compile needs torch 2.x (this is torch %s)" % torch.__version__)
+    m.enc = torch.compile(m.enc, dynamic=True)
+    return m
+
+
 def pretrain_step(bert, heads, opt, params):
     B, T = a.batch, a.seq
     ls = [T if random.random() >= 0.1 else random.randint(8, T) for _ in range(B)]
@@ -116,11 +133,12 @@ def pretrain_step(bert, heads, opt, params):
 
 
 if a.pretrain:
-    bert = Bert()
+    bert = compiled(Bert())
     heads = PretrainHeads(bert.tok)
     params = list(bert.parameters()) + [q for n, q in heads.named_parameters() if not n.startswith("word.")]
     opt = torch.optim.AdamW(params, lr=1e-4)
-    for k in range(3):
+    w0 = time.perf_counter()
+    for k in range(a.warmup):
         pretrain_step(bert, heads, opt, params)
     t0 = time.perf_counter()
     real = padded = seqs = 0
@@ -129,7 +147,7 @@ if a.pretrain:
         real, padded, seqs = real + r, padded + pd, seqs + b
     dt = time.perf_counter() - t0
     print(f"steps/s {a.steps / dt:.3f} tokens/s {real / dt:.0f} sequences/s {seqs / dt:.1f} "
-          f"padded_tokens/s {padded / dt:.0f}")
+          f"padded_tokens/s {padded / dt:.0f} warmup_s {t0 - w0:.1f}")
     raise SystemExit(0)
 
 # Workload: per task, a list of row lengths; batches are contiguous runs of rows of one task.
@@ -142,7 +160,7 @@ batches = [(t, i) for t, ls in tasks.items() for i in range(0, len(ls), a.batch)
 random.shuffle(batches)  # mt-dnn default mix: every batch of every task once, shuffled
 
 dev = torch.device(a.device)
-bert = Bert().to(dev)
+bert = compiled(Bert()).to(dev)
 heads = nn.ModuleDict({t.replace("-", "_"): nn.Linear(a.hidden, N_CLASS.get(t, 2)) for t in tasks}).to(dev)
 params = list(bert.parameters()) + list(heads.parameters())
 opt = torch.optim.AdamW(params, lr=5e-5)
@@ -174,15 +192,16 @@ def step(k):
     return sum(ls), B * T, B
 
 
-for k in range(3):
+w0 = time.perf_counter()
+for k in range(a.warmup):
     step(k)
 sync()
 t0 = time.perf_counter()
 real = padded = seqs = 0
-for k in range(3, 3 + a.steps):
+for k in range(a.warmup, a.warmup + a.steps):
     r, pd, b = step(k)
     real, padded, seqs = real + r, padded + pd, seqs + b
 sync()
 dt = time.perf_counter() - t0
 print(f"steps/s {a.steps / dt:.3f} tokens/s {real / dt:.0f} sequences/s {seqs / dt:.1f} "
-      f"padded_tokens/s {padded / dt:.0f}")
+      f"padded_tokens/s {padded / dt:.0f} warmup_s {t0 - w0:.1f}")

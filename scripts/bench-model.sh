@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Training-step throughput of the C++ model against the PyTorch peer reference
-# (../shared/bench/ref_mtdnn.py) on the same workload: BERT-mini, batch 32, a classification
-# head, dropout 0.1, AdamW + clipping, 2 threads. Runs alternate (C++, then the reference
-# at --threads 1 and 2, each with and without --blas-threads 1) for a few rounds; the best
-# run of each side is compared, and the C++ binary's model-FLOPs utilisation against the
-# GEMM peak it measures is printed.
+# Training-step throughput of the C++ model against the peer set (scripts/lib/bench.sh:
+# bench/ref_mtdnn.py and Hugging Face's BERT under PyTorch 2.x, eager and torch.compile, and
+# ref_mtdnn.py under torch 1.13 where installed) on the same workload: BERT-mini, batch 32, a
+# classification head, dropout 0.1, AdamW + clipping. Runs alternate (C++ at 2 threads, then
+# every peer at 1 and 2 threads) for a few rounds; the best run of each counts. Every row gets
+# its peak resident memory and its model-FLOPs utilisation against the GEMM peak the C++
+# binary measures in the same run (the same model FLOPs per token for every side).
 #
 # usage: scripts/bench-model.sh [--rounds N] [--steps N] [--seq N] [--glue] [--build DIR] [--update-readme]
 #   --update-readme  also write the summary into README.md's bench:model block
@@ -28,58 +29,54 @@ bench_option() {
 bench_args bench-model "$@"
 
 bench=$build/bin/mtdnn-bench-model-torch
-ref=$shared/bench/ref_mtdnn.py
 if [ ! -x "$bench" ]; then
   echo "bench-model: building $bench"
   cmake -S "$here" -B "$build" -G Ninja >/dev/null
   cmake --build "$build" -j2 --target mtdnn-bench-model-torch
 fi
-[ -f "$ref" ] || { echo "bench-model: reference not found at $ref (set MTDNN_SHARED_DIR)" >&2; exit 1; }
 
 workload=(--batch 32 --steps "$steps" --seq "$seq")
-if [ "$glue" = 1 ]; then workload+=(--lengths "$shared/bench/lengths"); fi
-ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
+if [ "$glue" = 1 ]; then
+  [ -d "$shared/bench/lengths" ] || { echo "bench-model: $shared/bench/lengths not found (set MTDNN_SHARED_DIR)" >&2; exit 1; }
+  workload+=(--lengths "$shared/bench/lengths")
+fi
 
 echo "bench-model: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-best_cpp=0 best_cpp_line="" best_cpp_gflops=0 flop_line="" best_ref=0 best_ref_cfg="" peak=0 peak_line=""
-tokens_of() { sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$1" | head -1; }
+best_cpp=0 best_out="" peak=0 peak_line=""
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r/$rounds"
   wait_idle
-  out=$("$bench" --threads 2 "${workload[@]}")
-  line=$(head -1 <<<"$out")
-  echo "mtdnn C++ (2 threads):             $line"
-  t=$(tokens_of "$line")
-  if gt "$t" "$best_cpp"; then
-    best_cpp=$t best_cpp_line=$line
-    best_cpp_gflops=$(sed -n 's/.*achieved_gflops \([0-9.]*\).*/\1/p' <<<"$out")
-    flop_line=$(grep model_gflop_per_step <<<"$out")
-  fi
+  out=$(measured "$bench" --threads 2 "${workload[@]}")
+  echo "  mtdnn C++ (2 threads): $(head -1 <<<"$out"), peak $(field peak_rss_mib "$out") MiB"
+  t=$(field tokens/s "$out")
+  if gt "$t" "$best_cpp"; then best_cpp=$t best_out=$out; fi
   # The GEMM peak: the highest any run measured (contention only ever lowers it).
-  p=$(sed -n 's/^gemm_peak_gflops \([0-9.]*\).*/\1/p' <<<"$out")
+  p=$(field gemm_peak_gflops "$out")
   if gt "$p" "$peak"; then peak=$p peak_line=$(grep gemm_peak_gflops <<<"$out"); fi
-  for cfg in "${ref_configs[@]}"; do
-    wait_idle
-    # shellcheck disable=SC2086  # cfg holds several flags
-    line=$("$peer_python" "$ref" $cfg "${workload[@]}" | tail -1)
-    printf 'reference %-30s %s\n' "($cfg):" "$line"
-    t=$(tokens_of "$line")
-    if gt "$t" "$best_ref"; then best_ref=$t best_ref_cfg=$cfg; fi
-  done
+  run_peers model "${workload[@]}"
 done
-echo "== summary ($( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "fixed length $seq"), batch 32, best of $rounds rounds)"
+
+# Model FLOPs per real token (the C++ binary's count; the same model for every side).
+gpt=$(awk -v g="$(field model_gflop_per_step "$best_out")" -v t="$best_cpp" -v s="$(field steps/s "$best_out")" \
+  'BEGIN { print g * s / t }')
+read -r ref_best ref_who <<<"$(best_peer model)"
+shape=$( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "length $seq")
 summary=$(
-echo "mtdnn C++   best: $best_cpp_line"
-echo "            $flop_line"
-echo "            best $peak_line"
-awk "BEGIN{printf \"            MFU %.1f%% (%.1f GFLOP/s of model FLOPs / %.1f GFLOP/s GEMM peak)\n\", 100 * $best_cpp_gflops / $peak, $best_cpp_gflops, $peak}"
-echo "reference   best: tokens/s $best_ref ($best_ref_cfg)"
-awk "BEGIN{printf \"ratio       %.2fx real tokens/s (C++ / reference)\n\", $best_cpp / $best_ref}"
+  echo "| side | threads | real tokens/s (best of $rounds) | vs best peer | warm-up s (compilation) | peak resident MiB | MFU |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  awk -v t="$best_cpp" -v r="$ref_best" -v m="$(field peak_rss_mib "$best_out")" -v g="$gpt" -v p="$peak" \
+    'BEGIN { printf "| **mtdnn C++** | 2 | %.0f | **%.2fx** | | %d | %.1f%% |\n", t, t / r, m, 100 * t * g / p }'
+  peer_rows model "$ref_best" "$gpt" "$peak"
+  echo
+  echo "Best peer: $ref_who. GEMM peak: ${peak_line#gemm_peak_gflops }."
+  echo "mtdnn's step: $(grep '^step_ms' <<<"$best_out" | sed 's/^step_ms //; s/ \([a-z_]*\) /, \1 /g') ms."
 )
+echo "== summary ($shape, batch 32, best of $rounds rounds)"
 echo "$summary"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$update_readme" = 1 ]; then
-  printf '```\n%s\n```\n' "$summary" | readme_block bench:model \
-    "Measured by \`scripts/bench-model.sh --update-readme$( [ "$glue" = 1 ] && echo " --glue")\` (BERT-mini, batch 32, $( [ "$glue" = 1 ] && echo "GLUE batch shapes" || echo "length $seq"),
-forward + backward + AdamW step, best of $rounds rounds of $steps steps; MFU against the GEMM peak measured in the same run):"
+  echo "$summary" | readme_block bench:model \
+    "Measured by \`scripts/bench-model.sh --update-readme$( [ "$glue" = 1 ] && echo " --glue")\` on a $(nproc)-core machine (BERT-mini, batch 32, $shape,
+forward + backward + AdamW step, best of $rounds rounds of $steps steps; MFU: model FLOPs per second against the GEMM peak
+measured in the same run):"
 fi

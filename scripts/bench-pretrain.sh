@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Pretraining (stage 1): mtdnn-train's masked-LM + next-sentence steps against the PyTorch
-# peer reference's (../shared/bench/ref_mtdnn.py --pretrain), and mtdnn-preprocess's corpus
-# stage.
+# Pretraining (stage 1): mtdnn-train's masked-LM + next-sentence steps against the peer set's
+# (scripts/lib/bench.sh: bench/ref_mtdnn.py --pretrain and Hugging Face's BertForPreTraining,
+# bench/hf_peer.py --pretrain, under PyTorch 2.x, eager and torch.compile; ref_mtdnn.py under
+# torch 1.13 where installed), and mtdnn-preprocess's corpus stage.
 #
 # Training: BERT-mini (L=4, H=256, A=4, I=1024, vocab 30522), batch 32, max length 128,
 # AdamW, dropout 0.1. mtdnn-train (1 rank x 2 threads, --tasks wiki of tasks/pretrain.yml)
 # trains on the sentence-pair instances mtdnn-preprocess makes from the python-docs corpus
-# (../shared/data/corpus), masked at batch time by its own loader. The reference draws
-# sequences of 128 tokens (10% shorter) with 15% of the real tokens masked, in both of its
-# ways of scoring the masked LM: --mlm-positions all (the decoder over every position, as
-# Hugging Face's BertForPreTraining does) and --mlm-positions masked (the masked positions
-# gathered first, as NVIDIA's BERT does), each at --threads 1 and 2, with and without
-# --blas-threads 1. Runs alternate for a few rounds; the best of each side counts, and the
-# ratio is best mtdnn-train over the better of the two references' bests. Throughput is
-# real (non-pad) tokens per second over the steps after the first log window (the reference
-# skips its 3 warm-up steps). The reference is several times slower per step, so it runs
-# fewer timed steps (--ref-steps) than mtdnn-train (--steps).
+# (../shared/data/corpus), masked at batch time by its own loader. The peers draw sequences of
+# 128 tokens (10% shorter) with 15% of the real tokens masked, in both ways of scoring the
+# masked LM: --mlm-positions all (the decoder over every position: BertForPreTraining given
+# the labels) and --mlm-positions masked (the masked positions gathered first, as NVIDIA's
+# BERT and mtdnn do), each at 1 and 2 threads. Runs alternate for a few rounds; the best of
+# each counts, and the ratio is over the best peer of either way. Throughput is real (non-pad)
+# tokens per second over the steps after the first log window (the peers skip their 3
+# warm-up steps). The peers are slower per step, so they run fewer timed steps (--ref-steps)
+# than mtdnn-train (--steps). Every row has its peak resident memory.
 #
 # Corpus stage: mtdnn-preprocess on the python-docs corpus and on 8 copies of it
 # concatenated, pinned to one core (the corpus stage is single-threaded): whole-tool seconds
@@ -42,10 +42,9 @@ bench_option() {
 }
 bench_args bench-pretrain "$@"
 
-ref=$shared/bench/ref_mtdnn.py
 corpus=$shared/data/corpus
 vocab=$shared/data/vocab/bert-base-uncased-vocab.txt
-bench_prepare bench-pretrain "mtdnn-preprocess mtdnn-train" "$ref" "$corpus/python-docs.txt" "$vocab"
+bench_prepare bench-pretrain "mtdnn-preprocess mtdnn-train" "$corpus/python-docs.txt" "$vocab"
 (( ref_steps >= 1 )) || { echo "bench-pretrain: --ref-steps must be at least 1" >&2; exit 2; }
 
 work=$build/bench-pretrain
@@ -65,9 +64,9 @@ bench_train_ini bench-pretrain "$here/tasks/pretrain.yml" wiki "threads = 2"
 run_mtdnn() {
   local out=$work/train
   rm -rf "$out"
-  "$build/bin/mtdnn-train" --config "$work/train.ini" --out "$out" >"$work/train.log" 2>&1 ||
+  measured "$build/bin/mtdnn-train" --config "$work/train.ini" --out "$out" >"$work/train.log" 2>&1 ||
     { cat "$work/train.log" >&2; exit 1; }
-  train_rates "$out/metrics.jsonl"
+  echo "$(train_rates "$out/metrics.jsonl") $(field peak_rss_mib "$(cat "$work/train.log")")"
 }
 
 # run_corpus COPIES: mtdnn-preprocess on the corpus x COPIES, on one core; prints
@@ -91,11 +90,10 @@ print(f'{float(end) - float(start):.3f} {peak} {total("documents")} {total("corp
 PY
 }
 
-ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
-mlm_modes=(all masked)
+mlm_modes=(masked all)
 declare -A best_tok best_line corpus_s corpus_peak corpus_counts
 echo "bench-pretrain: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
-  "$steps mtdnn-train steps and $ref_steps reference steps per run"
+  "$steps mtdnn-train steps and $ref_steps peer steps per run"
 for ((r = 1; r <= rounds; r++)); do
   echo "== round $r/$rounds"
   for copies in 1 8; do
@@ -110,34 +108,35 @@ for ((r = 1; r <= rounds; r++)); do
   done
   wait_idle
   line=$(run_mtdnn)
-  read -r tok loader _ <<<"$line"
-  printf 'mtdnn-train %-52s %6s tokens/s (loader wait %s%%)\n' "1 rank x 2 threads:" "$tok" "$loader"
-  if gt "$tok" "${best_tok[m]:-0}"; then best_tok[m]=$tok best_line[m]=$loader; fi
+  read -r tok loader _ _ rss <<<"$line"
+  printf '  mtdnn-train 1 rank x 2 threads: %6s tokens/s (loader wait %s%%), peak %s MiB\n' "$tok" "$loader" "$rss"
+  if gt "$tok" "${best_tok[m]:-0}"; then best_tok[m]=$tok best_line[m]="$loader|$rss"; fi
   for mode in "${mlm_modes[@]}"; do
-    for cfg in "${ref_configs[@]}"; do
-      wait_idle
-      # shellcheck disable=SC2086  # cfg holds several flags
-      line=$("$peer_python" "$ref" --pretrain --mlm-positions "$mode" $cfg --batch 32 --seq 128 \
-        --steps "$ref_steps" | tail -1)
-      tok=$(sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$line")
-      printf 'reference   %-52s %6.0f tokens/s\n' "(--mlm-positions $mode $cfg):" "$tok"
-      if gt "$tok" "${best_tok[$mode]:-0}"; then best_tok[$mode]=$tok best_line[$mode]=$cfg; fi
-    done
+    echo "  peers, --mlm-positions $mode:"
+    run_peers "$mode" --pretrain --mlm-positions "$mode" --batch 32 --seq 128 --steps "$ref_steps"
   done
 done
 
-ref_best=${best_tok[all]}
-gt "${best_tok[masked]}" "$ref_best" && ref_best=${best_tok[masked]}
+read -r best_masked who_masked <<<"$(best_peer masked)"
+read -r best_all who_all <<<"$(best_peer all)"
+if gt "$best_all" "$best_masked"; then ref_best=$best_all ref_who="$who_all, --mlm-positions all"
+else ref_best=$best_masked ref_who="$who_masked, --mlm-positions masked"; fi
 report=$(
-  echo "| side | configuration | real tokens/s (best of $rounds) | vs better reference | loader wait |"
-  echo "|---|---|---:|---:|---:|"
+  echo "| side | configuration | real tokens/s (best of $rounds) | vs best peer | peak resident MiB | loader wait |"
+  echo "|---|---|---:|---:|---:|---:|"
+  IFS='|' read -r loader rss <<<"${best_line[m]}"
+  awk -v t="${best_tok[m]}" -v r="$ref_best" -v l="$loader%" -v m="$rss" \
+    'BEGIN { printf "| **mtdnn-train** | 1 rank x 2 threads, --tasks wiki (tasks/pretrain.yml) | %.0f | **%.2fx** | %d | %s |\n", t, t / r, m, l }'
   for mode in "${mlm_modes[@]}"; do
-    if [ "$mode" = all ]; then way="every position, as Hugging Face"; else way="masked positions only, as NVIDIA"; fi
-    awk -v m="$mode" -v w="$way" -v c="${best_line[$mode]}" -v t="${best_tok[$mode]}" -v r="$ref_best" \
-      'BEGIN { printf "| PyTorch reference | --mlm-positions %s (%s); best: %s | %.0f | %.2fx | |\n", m, w, c, t, t / r }'
+    echo
+    if [ "$mode" = all ]; then way="the decoder over every position (BertForPreTraining given labels)"
+    else way="the masked positions gathered first (as NVIDIA's BERT and mtdnn)"; fi
+    echo "| peer, MLM loss on $way | threads (best) | real tokens/s (best of $rounds) | vs best peer | warm-up s (compilation) | peak resident MiB |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    peer_rows "$mode" "$ref_best"
   done
-  awk -v t="${best_tok[m]}" -v r="$ref_best" -v l="${best_line[m]}%" \
-    'BEGIN { printf "| mtdnn-train | 1 rank x 2 threads, --tasks wiki (tasks/pretrain.yml) | %.0f | %.2fx | %s |\n", t, t / r, l }'
+  echo
+  echo "Best peer: $ref_who."
   echo
   echo "| corpus stage (mtdnn-preprocess, one core) | documents | word pieces | instances | instance tokens | seconds (best of $rounds) | word pieces/s/core | peak memory |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -148,10 +147,11 @@ report=$(
       'BEGIN { printf "| python-docs x%d (%.1f MiB) | %d | %d | %d | %d | %.2f | %.0f | %d MiB |\n", c, bytes / 1048576, d, t, i, it, s, t / s, p }'
   done
 )
-echo "== summary (BERT-mini, batch 32, max length 128, masked LM + next sentence; $steps mtdnn-train steps, $ref_steps reference steps)"
+echo "== summary (BERT-mini, batch 32, max length 128, masked LM + next sentence; $steps mtdnn-train steps, $ref_steps peer steps)"
 echo "$report"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$update_readme" = 1 ]; then
-  echo "$report" | readme_block bench:pretrain "Measured by \`scripts/bench-pretrain.sh --update-readme\` ($rounds rounds; $steps mtdnn-train steps
-on the python-docs corpus's instances, $ref_steps reference steps per run; loader wait is a share of the step-loop time):"
+  echo "$report" | readme_block bench:pretrain "Measured by \`scripts/bench-pretrain.sh --update-readme\` on a $(nproc)-core machine ($rounds rounds;
+$steps mtdnn-train steps on the python-docs corpus's instances, $ref_steps peer steps per run; loader wait is a share of
+the step-loop time; a peer's warm-up is its 3 untimed steps, which hold torch.compile's compilation):"
 fi

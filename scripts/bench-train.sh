@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# mtdnn-train against the PyTorch peer reference (../shared/bench/ref_mtdnn.py) on real GLUE
-# batches: CoLA, SST-2, MRPC, STS-B and RTE training rows, BERT-mini (L=4, H=256, A=4,
+# mtdnn-train against the peer set (scripts/lib/bench.sh: bench/ref_mtdnn.py and Hugging Face's
+# BERT under PyTorch 2.x, eager and torch.compile, ref_mtdnn.py under torch 1.13 where
+# installed) on real GLUE batches: CoLA, SST-2, MRPC, STS-B and RTE training rows, BERT-mini (L=4, H=256, A=4,
 # I=1024), batch 32, max length 128, AdamW, dropout 0.1, one task per batch.
 #
 # mtdnn-train runs on shards preprocessed from the GLUE files (its own tokenizer, sampler and
@@ -28,10 +29,9 @@ shared=${MTDNN_SHARED_DIR:-$here/../shared}
 build=$here/build rounds=2 steps=60 update_readme=0
 bench_args bench-train "$@"
 
-ref=$shared/bench/ref_mtdnn.py
 glue=$shared/data/glue
 vocab=$shared/data/vocab/bert-base-uncased-vocab.txt
-bench_prepare bench-train "mtdnn-preprocess mtdnn-train" "$ref" "$glue/CoLA/train.tsv" "$vocab"
+bench_prepare bench-train "mtdnn-preprocess mtdnn-train" "$shared/bench/lengths/CoLA.txt" "$glue/CoLA/train.tsv" "$vocab"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 
@@ -42,17 +42,17 @@ tasks=cola,sst,mrpc,stsb,rte
   --max-seq-len 128 --out "$work/data" --tasks "$tasks" --splits train >/dev/null
 bench_train_ini bench-train "$here/tasks/glue.yml" "$tasks"
 
-# run_mtdnn NAME LAUNCH THREADS BUCKET_WINDOW: prints train_rates' line. LAUNCH: "direct" (one
-# process), or an mpirun command line; THREADS 0 leaves --threads at its default.
+# run_mtdnn NAME LAUNCH THREADS BUCKET_WINDOW: prints train_rates' line and the peak resident
+# memory in MiB. LAUNCH: "direct" (one process), or an mpirun command line; THREADS 0 leaves --threads at its default.
 run_mtdnn() {
   local out=$work/$1 launch=() threads=()
   rm -rf "$out"
   # shellcheck disable=SC2206  # the launcher is several words
   [ "$2" = direct ] || launch=($2)
   [ "$3" = 0 ] || threads=(--threads "$3")
-  "${launch[@]}" "$build/bin/mtdnn-train" --config "$work/train.ini" "${threads[@]}" --bucket-window "$4" \
-    --out "$out" >"$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; exit 1; }
-  train_rates "$out/metrics.jsonl"
+  measured "${launch[@]}" "$build/bin/mtdnn-train" --config "$work/train.ini" "${threads[@]}" \
+    --bucket-window "$4" --out "$out" >"$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; exit 1; }
+  echo "$(train_rates "$out/metrics.jsonl") $(field peak_rss_mib "$(cat "$work/$1.log")")"
 }
 
 # label|ranks|launch|threads|bucket window. The default path forms batches as the reference
@@ -62,7 +62,6 @@ mtdnn_configs=("1 rank x 2 threads, default (the reference's batches)|1|direct|2
                "1 rank x 2 threads, length buckets (--bucket-window 64)|1|direct|2|64"
                "mpirun -np 1, default threads and binding|1|mpirun -np 1|0|0"
                "2 ranks x 1 thread, length buckets (--bucket-window 64)|2|mpirun -np 2 --bind-to none|1|64")
-ref_configs=("--threads 1" "--threads 1 --blas-threads 1" "--threads 2" "--threads 2 --blas-threads 1")
 declare -A best_tok best_line
 echo "bench-train: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $steps steps per run"
 for ((r = 1; r <= rounds; r++)); do
@@ -70,38 +69,36 @@ for ((r = 1; r <= rounds; r++)); do
   for i in "${!mtdnn_configs[@]}"; do
     IFS='|' read -r label ranks launch threads window <<<"${mtdnn_configs[$i]}"
     wait_idle
-    read -r tok loader imbalance comm <<<"$(run_mtdnn "run$i" "$launch" "$threads" "$window")"
-    printf 'mtdnn-train %-58s %6s tokens/s (loader wait %s%%, load imbalance %s%%, exposed all-reduce %s%%)\n' \
-      "$label:" "$tok" "$loader" "$imbalance" "$comm"
-    if gt "$tok" "${best_tok[m$i]:-0}"; then best_tok[m$i]=$tok best_line[m$i]="$loader|$imbalance|$comm"; fi
+    read -r tok loader imbalance comm rss <<<"$(run_mtdnn "run$i" "$launch" "$threads" "$window")"
+    printf '  mtdnn-train %-58s %6s tokens/s (loader wait %s%%, load imbalance %s%%, exposed all-reduce %s%%), peak %s MiB\n' \
+      "$label:" "$tok" "$loader" "$imbalance" "$comm" "$rss"
+    if gt "$tok" "${best_tok[m$i]:-0}"; then best_tok[m$i]=$tok best_line[m$i]="$loader|$imbalance|$comm|$rss"; fi
   done
-  for cfg in "${ref_configs[@]}"; do
-    wait_idle
-    # shellcheck disable=SC2086  # cfg holds several flags
-    line=$("$peer_python" "$ref" $cfg --batch 32 --steps "$steps" --lengths "$shared/bench/lengths" | tail -1)
-    tok=$(sed -n 's/.*tokens\/s \([0-9.]*\) sequences.*/\1/p' <<<"$line")
-    printf 'reference   %-58s %6.0f tokens/s\n' "($cfg):" "$tok"
-    if gt "$tok" "${best_tok[ref]:-0}"; then best_tok[ref]=$tok best_line[ref]=$cfg; fi
-  done
+  run_peers train --batch 32 --steps "$steps" --lengths "$shared/bench/lengths"
 done
-
-ref_best=${best_tok[ref]}
+read -r ref_best ref_who <<<"$(best_peer train)"
 report=$(
-  echo "| side | configuration | real tokens/s (best of $rounds) | vs reference | loader wait | load imbalance | exposed all-reduce |"
-  echo "|---|---|---:|---:|---:|---:|---:|"
-  printf '| PyTorch reference | %s | %.0f | 1.00x | | | |\n' "best: ${best_line[ref]}" "$ref_best"
+  echo "| side | configuration | real tokens/s (best of $rounds) | vs best peer | peak resident MiB | loader wait | load imbalance | exposed all-reduce |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
   for i in "${!mtdnn_configs[@]}"; do
     IFS='|' read -r label ranks _ _ _ <<<"${mtdnn_configs[$i]}"
-    IFS='|' read -r loader imbalance comm <<<"${best_line[m$i]}"
+    IFS='|' read -r loader imbalance comm rss <<<"${best_line[m$i]}"
     if [ "$ranks" = 1 ]; then imbalance_cell="" comm_cell=""; else imbalance_cell="$imbalance%" comm_cell="$comm%"; fi
     awk -v l="$label" -v t="${best_tok[m$i]}" -v r="$ref_best" -v lw="$loader%" -v b="$imbalance_cell" -v c="$comm_cell" \
-      'BEGIN { printf "| mtdnn-train | %s | %.0f | %.2fx | %s | %s | %s |\n", l, t, t / r, lw, b, c }'
+      -v m="$rss" 'BEGIN { printf "| **mtdnn-train** | %s | %.0f | **%.2fx** | %d | %s | %s | %s |\n", l, t, t / r, m, lw, b, c }'
   done
+  echo
+  echo "| peer | threads (best) | real tokens/s (best of $rounds) | vs best peer | warm-up s (compilation) | peak resident MiB |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  peer_rows train "$ref_best"
+  echo
+  echo "Best peer: $ref_who."
 )
 echo "== summary (BERT-mini, batch 32, max length 128, GLUE CoLA/SST-2/MRPC/STS-B/RTE rows, $steps steps)"
 echo "$report"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$update_readme" = 1 ]; then
-  echo "$report" | readme_block bench:train "Measured by \`scripts/bench-train.sh --update-readme\` ($rounds rounds of $steps steps; loader wait,
-load imbalance and exposed all-reduce are shares of rank 0's step-loop time):"
+  echo "$report" | readme_block bench:train "Measured by \`scripts/bench-train.sh --update-readme\` on a $(nproc)-core machine ($rounds rounds of
+$steps steps; loader wait, load imbalance and exposed all-reduce are shares of rank 0's step-loop time; a peer's
+warm-up is its 3 untimed steps, which hold torch.compile's compilation):"
 fi

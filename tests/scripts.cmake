@@ -281,3 +281,14 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn-train AND TARGET mtdnn-predict AND TARGET m
                    ${CMAKE_BINARY_DIR}/best-checkpoint-test)
   set_tests_properties(train.best_and_early_stop PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE LABELS mpi)
 endif()
+
+# --- The benchmark peers (tests/scripts/bench_peers_test.sh) -----------------------------------
+# bench/ref_mtdnn.py and bench/hf_peer.py (Hugging Face's BERT) run the model-step, GLUE-batch
+# and both pretraining workloads of the bench scripts on a tiny model and print the line the
+# scripts parse. Skips (77) without torch and transformers in the project's Python.
+if(MTDNN_PYTHON)
+  add_test(NAME bench.peers_smoke
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/scripts/bench_peers_test.sh ${MTDNN_PYTHON}
+                   ${PROJECT_SOURCE_DIR} ${MTDNN_DEFAULT_DATA_DIR}/../bench/lengths)
+  set_tests_properties(bench.peers_smoke PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+endif()

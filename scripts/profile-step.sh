@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Where a training step's CPU time goes, for mtdnn and for a peer, on the same workload:
+# `perf record` of build/bin/mtdnn-bench-model-torch and of bench/hf_peer.py (Hugging Face's
+# BERT, SDPA attention, PyTorch 2.x eager), both at 2 threads, then each side's samples
+# grouped by what the symbol does: GEMM kernels (MKL, oneDNN, OpenBLAS), OpenMP's runtime
+# (threads waiting at barriers or for work), GELU, softmax and attention, dropout, LayerNorm,
+# the optimizer (AdamW, gradient norm), the Python interpreter, the kernel (page faults,
+# scheduling) and the rest. Shares are of all samples of the process, start-up included
+# (kept small by the step count).
+#
+# usage: scripts/profile-step.sh [--steps N] [--build DIR] [-- BENCH_FLAGS...]
+#   BENCH_FLAGS go to both sides (e.g. -- --layers 12 --hidden 768 --heads 12 --intermediate 3072)
+# Needs perf (Debian: linux-perf).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib/bench.sh
+. "$here/scripts/lib/bench.sh"
+# shellcheck disable=SC2034  # rounds and update_readme are bench_args' (unused here)
+build=$here/build rounds=1 steps=10 update_readme=0 extra=()
+# shellcheck disable=SC2034  # used is read by bench_args
+bench_option() {
+  case "$1" in
+    --) shift; extra=("$@"); used=$(( $# + 1 )) ;;
+  esac
+}
+bench_args profile-step "$@"
+command -v perf >/dev/null || { echo "profile-step: perf not found (Debian: apt-get install linux-perf)" >&2; exit 1; }
+bench_prepare profile-step mtdnn-bench-model-torch
+
+workload=(--threads 2 --batch 32 --steps "$steps" "${extra[@]}")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+profile() {  # NAME CMD...: perf record CMD, print its line and the grouped shares
+  local name=$1
+  shift
+  wait_idle
+  perf record -q -o "$tmp/$name.data" -- "$@" >"$tmp/$name.out" 2>/dev/null
+  echo "$name: $(grep -m1 tokens/s "$tmp/$name.out")"
+  perf report -q -i "$tmp/$name.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null |
+    /usr/bin/python3 -c '
+import re, sys
+groups = [("GEMM kernels", r"sgemm|gemm|mkl_blas|dnnl|jit_avx|brgemm|openblas"),
+          ("OpenMP runtime (waiting)", r"libgomp|libiomp|GOMP_|__kmp"),
+          ("GELU", r"gelu"), ("softmax, attention", r"softmax|attention|sdpa|flash"),
+          ("dropout, random numbers", r"dropout|bernoulli|random|Generator|normal_kernel"),
+          ("LayerNorm", r"layer_norm|LayerNorm|RowwiseMoments"),
+          ("optimizer, gradient norm", r"adam|sum_squares|optimizer|norm_kernel|foreach"),
+          ("Python interpreter", r"libpython|python3|_PyEval|Py[A-Z]"),
+          ("kernel (page faults, scheduling)", r"\[kernel|\[k\]")]
+share = {g: 0.0 for g, _ in groups}
+share["other"] = 0.0
+for line in sys.stdin:
+    m = re.match(r"\s*([0-9.]+)%\s+(.*)", line)
+    if not m:
+        continue
+    pct, rest = float(m.group(1)), m.group(2)
+    for g, pattern in groups:
+        if re.search(pattern, rest):
+            share[g] += pct
+            break
+    else:
+        share["other"] += pct
+for g, v in share.items():
+    print(f"  {g:34s} {v:5.1f}%")
+'
+}
+
+profile mtdnn "$build/bin/mtdnn-bench-model-torch" --gemm 256 "${workload[@]}"
+profile hugging-face "$peer_python" "$here/bench/hf_peer.py" "${workload[@]}"
