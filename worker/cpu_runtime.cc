@@ -24,6 +24,10 @@ namespace {
 // dnnl_sgemm (oneDNN's C API, row-major): returns dnnl_status_t, 0 = success.
 using DnnlSgemm = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t,
                           const float*, int64_t, float, float*, int64_t);
+// MKL's Fortran sgemm_ (column-major, LP64 int arguments by pointer).
+using FortranSgemm = void (*)(const char*, const char*, const int*, const int*, const int*,
+                              const float*, const float*, const int*, const float*, const int*,
+                              const float*, float*, const int*);
 // cblas_sgemm with CBLAS enum values: row-major 101, no-transpose 111, transpose 112.
 using CblasSgemm = void (*)(int, int, int, int, int, int, float, const float*, int,
                             const float*, int, float, float*, int);
@@ -37,11 +41,18 @@ void* find_symbol(void* library, const char* name) {
 
 struct Backends {
   DnnlSgemm dnnl = nullptr;
+  FortranSgemm mkl = nullptr;
   CblasSgemm cblas = nullptr;
   SetThreads set_threads = nullptr;
   GetThreads get_threads = nullptr;
   Backends() {
     dnnl = reinterpret_cast<DnnlSgemm>(dlsym(RTLD_DEFAULT, "dnnl_sgemm"));
+    // The PyTorch wheels link MKL into libtorch_cpu and export its BLAS, not oneDNN's
+    // sgemm. MKL threads a call over OpenMP and runs it on one thread inside a parallel
+    // region, so it can be called both ways. (sgemm_ alone could be any BLAS: MKL's own
+    // service function says it is MKL's.)
+    if (dlsym(RTLD_DEFAULT, "mkl_get_max_threads"))
+      mkl = reinterpret_cast<FortranSgemm>(dlsym(RTLD_DEFAULT, "sgemm_"));
     // Prefer OpenBLAS's own entry points: Debian's libblas.so.3 shim in front of it
     // serialises concurrent calls.
     void* openblas = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
@@ -115,6 +126,7 @@ void set_blas_threads(int threads) {
 
 GemmBackend gemm_backend() {
   if (backends().dnnl) return GemmBackend::kOneDnn;
+  if (backends().mkl) return GemmBackend::kMkl;
   if (backends().cblas) return GemmBackend::kOpenBlas;
   return GemmBackend::kAten;
 }
@@ -122,6 +134,7 @@ GemmBackend gemm_backend() {
 const char* gemm_backend_name() {
   switch (gemm_backend()) {
     case GemmBackend::kOneDnn: return "oneDNN";
+    case GemmBackend::kMkl: return "MKL";
     case GemmBackend::kOpenBlas: return "OpenBLAS";
     case GemmBackend::kAten: return "ATen";
   }
@@ -129,11 +142,13 @@ const char* gemm_backend_name() {
 }
 
 bool sgemm_nested_ok() {
-  return gemm_backend() == GemmBackend::kOneDnn ||
+  return gemm_backend() == GemmBackend::kOneDnn || gemm_backend() == GemmBackend::kMkl ||
          (gemm_backend() == GemmBackend::kOpenBlas && blas_threads() == 1);
 }
 
-bool sgemm_threads_itself() { return gemm_backend() == GemmBackend::kOneDnn; }
+bool sgemm_threads_itself() {
+  return gemm_backend() == GemmBackend::kOneDnn || gemm_backend() == GemmBackend::kMkl;
+}
 
 void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -145,6 +160,14 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
       const int status = backends().dnnl(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda,
                                          b, ldb, beta, c, ldc);
       MTDNN_CHECK(status == 0, "dnnl_sgemm failed with status {} ({}x{}x{})", status, m, n, k);
+      return;
+    }
+    case GemmBackend::kMkl: {
+      // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
+      const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
+      const int LDA = static_cast<int>(lda), LDB = static_cast<int>(ldb), LDC = static_cast<int>(ldc);
+      const char tra = ta ? 'T' : 'N', trb = tb ? 'T' : 'N';
+      backends().mkl(&trb, &tra, &N, &M, &K, &alpha, b, &LDB, a, &LDA, &beta, c, &LDC);
       return;
     }
     case GemmBackend::kOpenBlas:

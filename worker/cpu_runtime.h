@@ -49,7 +49,9 @@ int blas_threads();
 // Sets OpenBLAS's own thread count (no effect without OpenBLAS).
 void set_blas_threads(int threads);
 
-enum class GemmBackend { kOneDnn, kOpenBlas, kAten };
+// Where sgemm goes, the first found: oneDNN's dnnl_sgemm (Debian's LibTorch), MKL's sgemm_
+// (the PyTorch wheels), OpenBLAS's cblas_sgemm, else at::mm.
+enum class GemmBackend { kOneDnn, kMkl, kOpenBlas, kAten };
 GemmBackend gemm_backend();
 const char* gemm_backend_name();
 
@@ -63,10 +65,10 @@ void sgemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float 
            int64_t ldc);
 
 // True when sgemm() may be called from inside at::parallel_for (every thread at once)
-// and then runs on the calling thread only: oneDNN, or a single-threaded OpenBLAS.
+// and then runs on the calling thread only: oneDNN, MKL, or a single-threaded OpenBLAS.
 bool sgemm_nested_ok();
 // True when one sgemm() call from the main thread already uses all intra-op threads
-// (oneDNN); otherwise the fused ops split large GEMMs across threads themselves.
+// (oneDNN, MKL); otherwise the fused ops split large GEMMs across threads themselves.
 bool sgemm_threads_itself();
 
 }  // namespace mtdnn::worker
