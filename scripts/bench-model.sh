@@ -68,7 +68,7 @@ summary=$(
     'BEGIN { printf "| **mtdnn C++** | 2 | %.0f | **%.2fx** | | %d | %.1f%% |\n", t, t / r, m, 100 * t * g / p }'
   peer_rows model "$ref_best" "$gpt" "$peak"
   echo
-  echo "Best peer: $ref_who. GEMM peak: ${peak_line#gemm_peak_gflops }."
+  echo "Best peer: $ref_who. GEMM peak: ${peak_line#gemm_peak_gflops } GFLOP/s."
   echo "mtdnn's step: $(grep '^step_ms' <<<"$best_out" | sed 's/^step_ms //; s/ \([a-z_]*\) /, \1 /g') ms."
 )
 echo "== summary ($shape, batch 32, best of $rounds rounds)"
