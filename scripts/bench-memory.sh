@@ -29,7 +29,7 @@ bench_args bench-memory "$@"
 bench_prepare bench-memory mtdnn-bench-model-torch
 
 base=(--layers 12 --hidden 768 --heads 12 --intermediate 3072 --seq 128 --threads 2 --warmup 1 --steps 1)
-v2=$("$peer_python" -c 'import torch; print(torch.__version__.split("+")[0])')
+v2=$(torch_version "$peer_python")
 sides=("mtdnn C++|$build/bin/mtdnn-bench-model-torch --gemm 256"
        "ref_mtdnn.py, torch $v2 eager|$peer_python $here/bench/ref_mtdnn.py"
        "Hugging Face BERT (SDPA), torch $v2 eager|$peer_python $here/bench/hf_peer.py")

@@ -19,7 +19,7 @@ build=$here/build rounds=2 steps=12 update_readme=0
 bench_args bench-scaling "$@"
 bench_prepare bench-scaling mtdnn-bench-model-torch
 
-v2=$("$peer_python" -c 'import torch; print(torch.__version__.split("+")[0])')
+v2=$(torch_version "$peer_python")
 models=("BERT-mini|--layers 4 --hidden 256 --heads 4 --intermediate 1024|$steps"
         "BERT-base|--layers 12 --hidden 768 --heads 12 --intermediate 3072|$(( steps / 4 > 2 ? steps / 4 : 2 ))")
 shapes=("128|32" "512|8")

@@ -105,6 +105,9 @@ INI
   } >"$work/train.ini"
 }
 
+# torch_version PYTHON: the PyTorch version PYTHON imports, without its local tag (2.11.0).
+torch_version() { "$1" -c 'import torch; print(torch.__version__.split("+")[0])'; }
+
 # The peer set: what a user would run instead of mtdnn, each run at 1 and at 2 threads.
 #   bench/ref_mtdnn.py under the project's PyTorch 2.x, eager and under torch.compile;
 #   Hugging Face's BERT (bench/hf_peer.py: transformers' BertModel / BertForPreTraining with
@@ -118,9 +121,9 @@ peer_set() {
   local root py t v2 v1=""
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   py=$peer_python
-  v2=$("$py" -c 'import torch; print(torch.__version__.split("+")[0])')
+  v2=$(torch_version "$py")
   if [ -z "${MTDNN_PEER_PYTHON:-}" ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-    v1=$(/usr/bin/python3 -c 'import torch; print(torch.__version__.split("+")[0])')
+    v1=$(torch_version /usr/bin/python3)
   fi
   if [ -z "${TORCHINDUCTOR_CACHE_DIR:-}" ]; then
     TORCHINDUCTOR_CACHE_DIR=$build/bench-inductor-cache
