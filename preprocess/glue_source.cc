@@ -58,14 +58,15 @@ const GlueTask* find_glue_task(const std::string& name) {
   return nullptr;
 }
 
-// GLUE's file name of a split; MNLI's mt-dnn split names differ from its file names.
+// GLUE's file name of a split; MNLI's mt-dnn split names differ from its file names. Any
+// other split (a user's own slice, e.g. "heldout") is <split>.tsv in the task's GLUE layout:
+// labelled columns unless its name holds "test" (TaskDef::split_has_labels).
 std::string glue_split_file(const std::string& split) {
-  if (split == "train" || split == "dev" || split == "test") return split + ".tsv";
   if (split == "matched_dev") return "dev_matched.tsv";
   if (split == "mismatched_dev") return "dev_mismatched.tsv";
   if (split == "matched_test") return "test_matched.tsv";
   if (split == "mismatched_test") return "test_mismatched.tsv";
-  return "";
+  return split + ".tsv";
 }
 
 constexpr size_t kNone = static_cast<size_t>(-1);

@@ -24,8 +24,8 @@ packages=(
   iproute2 util-linux
   # libFuzzer targets
   clang libclang-rt-14-dev
-  # LibTorch 1.13's golden checks and plots (Debian's interpreter: /usr/bin/python3)
-  python3-torch python3-h5py python3-numpy python3-matplotlib
+  # LibTorch 1.13's golden checks, plots and reproduce.sh's statistics (Debian's interpreter: /usr/bin/python3)
+  python3-torch python3-h5py python3-numpy python3-matplotlib python3-scipy
   # the virtual environment of requirements.lock
   python3 python3-venv
 )

@@ -1,17 +1,19 @@
 #!/usr/bin/python3
-"""The numbers behind scripts/reproduce.sh: its plan (budgets and cells), the estimate of
-its duration from measured step rates, each cell's result, and the report.
+"""The numbers behind scripts/reproduce.sh: its plan (budgets, runs and each run's
+command line), the estimate of its duration from measured step rates, each run's result,
+the statistics and the report (docs/reproduce.md).
 
-    reproduce.py plan full|quick                 the budgets as shell assignments
-    reproduce.py cells full|quick                one cell per line: NAME [DEPENDENCY...]
-    reproduce.py estimate OUT full|quick JOBS    print the duration estimate (OUT/estimate.json)
-    reproduce.py cell-result CELL_DIR NAME SECONDS   CELL_DIR/result.json from its metrics.jsonl
-    reproduce.py cell-line CELL_DIR              one line on a finished cell
-    reproduce.py report OUT                      OUT/results.json, results.md, results.png
-    reproduce.py readme OUT                      the README's results block (full runs only)
+    reproduce.py plan full|quick                  the budgets as shell assignments
+    reproduce.py task-defs OUT                    OUT/tasks.yml and OUT/tasks-linear.yml
+    reproduce.py cells full|quick                 one run per line: NAME [DEPENDENCY...]
+    reproduce.py args OUT NAME                    NAME's mtdnn-train arguments, one per line
+    reproduce.py estimate OUT full|quick JOBS     print the duration estimate (OUT/estimate.json)
+    reproduce.py cell-result CELL_DIR NAME SECONDS    CELL_DIR/result.json from its metrics.jsonl
+    reproduce.py cell-line CELL_DIR               one line on a finished run
+    reproduce.py report OUT                       OUT/results.json, results.md, results.png
+    reproduce.py readme OUT                       the README's results block (full runs only)
 
-Standard library only, but `report` draws the PNG with matplotlib (Debian's
-python3-matplotlib, as scripts/plot-metrics.py).
+Debian's interpreter: the standard library, scipy (Student's t) and matplotlib (the figure).
 """
 import json
 import math
@@ -20,40 +22,46 @@ import pathlib
 import statistics
 import sys
 
-TASKS = ["cola", "sst", "mrpc", "stsb", "rte"]
-TASK_NAMES = {"cola": "CoLA", "sst": "SST-2", "mrpc": "MRPC", "stsb": "STS-B", "rte": "RTE"}
-# GLUE's metrics of each task (CoLA's accuracy is reported by the runs but is not GLUE's).
-METRICS = {"cola": ["MCC"], "sst": ["ACC"], "mrpc": ["ACC", "F1"], "stsb": ["Pearson", "Spearman"], "rte": ["ACC"]}
-SMALL_TASKS = ["rte", "mrpc", "stsb"]
-SETTINGS = [
-    ("mtdnn", "MT-DNN", "pretrained, multi-task refinement, fine-tuned per task"),
-    ("single", "single-task", "pretrained, fine-tuned per task (the paper's BERT column)"),
-    ("mtdnn-scratch", "multi-task, no pretraining", "random init, multi-task refinement, fine-tuned per task"),
-    ("single-scratch", "single-task, no pretraining", "random init, trained per task"),
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The tasks every arm trains and scores with every seed: GLUE's small ones.
+TASKS = ["rte", "mrpc", "stsb", "cola"]
+# Multi-task refinement: every labeled task at hand (QNLI: half of its dev pairs; see glue_splits.py).
+REFINE_TASKS = ["cola", "sst", "mrpc", "stsb", "rte", "qnli"]
+ADAPT_TASK = "stsb"  # held out of the adaptation curve's refinement
+TASK_NAMES = {"cola": "CoLA", "sst": "SST-2", "mrpc": "MRPC", "stsb": "STS-B", "rte": "RTE", "qnli": "QNLI"}
+METRICS = {"cola": ["MCC"], "sst": ["ACC"], "mrpc": ["ACC", "F1"], "stsb": ["Pearson", "Spearman"], "rte": ["ACC"],
+           "qnli": ["ACC"]}
+ARMS = [
+    ("bert", "BERT", "the packaged encoder, a linear head on [CLS] (tasks/glue-linear.yml), one task"),
+    ("stdnn", "ST-DNN", "the packaged encoder, tasks/glue.yml's heads (SAN on RTE and MRPC), one task"),
+    ("mtdnn", "MT-DNN", "the packaged encoder refined on every labeled task at once, then fine-tuned per task"),
+    ("mtdnn-noft", "MT-DNN, no fine-tuning", "the refined model as it is (the paper's column)"),
+    ("exposure", "ST-DNN, exposure-matched",
+     "ST-DNN with as many passes over the task's rows as MT-DNN's refinement and fine-tuning gave it"),
 ]
-
-# configs/bert-tiny.json: BERT-tiny's shape (Turc et al., 2019: the smallest of Google's
-# compact BERTs) with the uncased BERT vocabulary; docs/reproduce.md says why.
-MODEL_CONFIG = pathlib.Path(__file__).resolve().parents[2] / "configs" / "bert-tiny.json"
-MODEL = json.loads(MODEL_CONFIG.read_text(encoding="utf-8"))
+# (arm, against): "first ahead" only where the 95% interval of the paired difference is above 0.
+COMPARISONS = [("mtdnn", "stdnn"), ("mtdnn", "bert"), ("mtdnn", "exposure"), ("mtdnn-noft", "stdnn"),
+               ("stdnn", "bert")]
+# The BERT and ST-DNN heads are the same on STS-B (linear regression on [CLS] in both task
+# definitions): one set of runs serves both arms there.
+SAME_AS_STDNN = {("bert", "stsb")}
+GRID_ARMS = ["bert", "stdnn", "mtdnn", "exposure"]
 
 COMMON = {
     "max_seq_len": 128,
-    "batch_size": 32,           # stages 2 and 3, every setting
-    "optimizer": "adamw",       # stages 2 and 3; warm-up 10% then linear decay (the defaults)
-    "lr_init": 3e-4,            # an encoder that was pretrained or refined
-    "lr_scratch": 1e-3,         # a randomly initialised encoder (scripts/quickstart.sh's)
+    "batch_size": 16,             # RoBERTa's for RTE, MRPC, STS-B and CoLA: more updates per row at equal compute
+    "optimizer": "adamw",         # 10% warm-up then linear decay (mtdnn-train's defaults)
+    "lrs": [5e-5, 1e-4],          # the grid, the same for every arm's per-task runs
+    "refine_lr": 1e-4,            # refinement (not on the grid: one refinement per seed)
+    "temperature": 3.0,           # refinement's task sampling: p(task) ~ rows^(1/T)
     "bucket_window": 16,
-    "pt_batch": 128,            # stage 1: sentence pairs per step
-    "pt_lr": 1e-2,              # stage 1: LAMB
-    "pt_warmup": 0.05,
-    "pt_seed": 12345,
+    "probe_steps": 60,            # the estimate's SST-2 probe (RTE's: half), logged in 3 windows
 }
 PLANS = {
-    # stage 1 steps; stage 2 epochs over all five tasks (0: no step cap); stage 3 epochs per
-    # task, capped (SST-2's 67k rows: about one epoch)
-    "full": dict(COMMON, seeds=3, pt_steps=10000, mt_epochs=3, mt_max_steps=0, ft_epochs=5, ft_max_steps=2000),
-    "quick": dict(COMMON, seeds=2, pt_steps=150, mt_epochs=3, mt_max_steps=100, ft_epochs=5, ft_max_steps=40),
+    # seeds; steps of every per-task run (every arm, every adaptation run: the same compute);
+    # refinement steps; rows kept per split (quick: a few)
+    "full": dict(COMMON, seeds=5, ft_steps=64, refine_steps=400, adapt_percents=[1, 10], row_limit=0),
+    "quick": dict(COMMON, seeds=2, ft_steps=2, refine_steps=6, adapt_percents=[1, 10], row_limit=40, probe_steps=6),
 }
 
 
@@ -63,102 +71,235 @@ def plan(mode):
     return PLANS[mode]
 
 
+def lr_text(x):
+    """5e-5, 1e-4: a learning rate as one writes it."""
+    mantissa, exponent = f"{x:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
+# --- the runs ----------------------------------------------------------------------------------
+
+def grid_cells(arm, task):
+    return [f"{arm}/{task}/lr{i}/seed1" for i in range(len(COMMON["lrs"]))]
+
+
 def cells(mode):
-    """(name, dependencies) in the order the runner starts them: the stages that gate others first."""
-    seeds = range(1, plan(mode)["seeds"] + 1)
-    out = [("pretrain", [])]
-    out += [(f"mtdnn/seed{s}/refine", ["pretrain"]) for s in seeds]
-    out += [(f"mtdnn-scratch/seed{s}/refine", []) for s in seeds]
+    """(name, dependencies) in the order the runner starts them: the runs that gate others first."""
+    p = plan(mode)
+    seeds = range(1, p["seeds"] + 1)
+    out = [(f"refine/seed{s}", []) for s in seeds]
+    out += [(f"refine-no{ADAPT_TASK}/seed{s}", []) for s in seeds]
+    for arm in GRID_ARMS:
+        for t in TASKS:
+            if (arm, t) in SAME_AS_STDNN:
+                continue
+            start = ["refine/seed1"] if arm == "mtdnn" else []
+            out += [(c, start) for c in grid_cells(arm, t)]
+    for s in seeds[1:]:
+        for arm in GRID_ARMS:
+            for t in TASKS:
+                if (arm, t) in SAME_AS_STDNN:
+                    continue
+                start = [f"refine/seed{s}"] if arm == "mtdnn" else []
+                out.append((f"{arm}/{t}/seed{s}", start + grid_cells(arm, t)))
     for s in seeds:
-        out += [(f"mtdnn/seed{s}/{t}", [f"mtdnn/seed{s}/refine"]) for t in TASKS]
-        out += [(f"single/seed{s}/{t}", ["pretrain"]) for t in TASKS]
-        out += [(f"mtdnn-scratch/seed{s}/{t}", [f"mtdnn-scratch/seed{s}/refine"]) for t in TASKS]
-        out += [(f"single-scratch/seed{s}/{t}", []) for t in TASKS]
+        for start in ("packaged", "refined"):
+            for pct in p["adapt_percents"] + ([100] if start == "refined" else []):
+                deps = grid_cells("stdnn", ADAPT_TASK) + ([f"refine-no{ADAPT_TASK}/seed{s}"] if start == "refined" else [])
+                out.append((f"adapt/{start}/{pct}pct/seed{s}", deps))
     return out
 
 
-def write_json(path, value):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
+def data_summary(out):
+    """data folder -> task -> split -> (examples, tokens), from mtdnn-preprocess's tables."""
+    tables = {}
+    for path in sorted(pathlib.Path(out).glob("data*/summary.txt")):
+        table, columns = {}, None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            f = line.split()
+            if f[:2] == ["task", "split"]:
+                columns = f
+            elif columns and len(f) == len(columns):
+                row = dict(zip(columns, f))
+                table.setdefault(row["task"], {})[row["split"]] = (int(row["examples"]), int(row["tokens"]))
+        tables[path.parent.name] = table
+    return tables
 
+
+def batches(examples, p):
+    return math.ceil(examples / p["batch_size"])
+
+
+def refine_share(summary, p, tasks):
+    """Each task's expected share of the refinement's steps under temperature sampling."""
+    weights = {t: summary[t]["train"][0] ** (1 / p["temperature"]) for t in tasks}
+    total = sum(weights.values())
+    return {t: w / total for t, w in weights.items()}
+
+
+def exposure_steps(summary, p, task):
+    """The batches of a task's rows that MT-DNN gives it: refinement's expected share plus fine-tuning."""
+    return p["ft_steps"] + round(p["refine_steps"] * refine_share(summary, p, REFINE_TASKS)[task])
+
+
+def steps_of(summary, p, arm, task):
+    return exposure_steps(summary, p, task) if arm == "exposure" else p["ft_steps"]
+
+
+def result_of(out, name):
+    path = pathlib.Path(out) / name / "result.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def task_score(metrics, task):
+    """GLUE's score of a task: the mean of its metrics (None when one is missing)."""
+    parts = [metrics.get(task, {}).get(m) for m in METRICS[task]]
+    ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in parts)
+    return statistics.fmean(parts) if ok else None
+
+
+def chosen_lr(out, arm, task):
+    """(index, rate) of the grid's rate with the best held-out score of seed 1; ties: the lower rate."""
+    arm = "stdnn" if (arm, task) in SAME_AS_STDNN else arm
+    best = None
+    for i, c in enumerate(grid_cells(arm, task)):
+        r = result_of(out, c)
+        if r is None:
+            return None
+        score = task_score(r["metrics"].get("heldout", {}), task)
+        score = -math.inf if score is None else score
+        if best is None or score > best[0]:
+            best = (score, i)
+    return best[1], COMMON["lrs"][best[1]]
+
+
+def args_of(out, name):
+    """mtdnn-train's arguments of run NAME (besides those every run shares: see reproduce.sh)."""
+    out = pathlib.Path(out)
+    meta = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    p, encoder = meta["plan"], meta["encoder"]
+    data = data_summary(out)
+    parts = name.split("/")
+    glue = ["--task-def", str(out / "tasks.yml"), "--data", str(out / "data")]
+    common = ["--batch-size", p["batch_size"], "--optimizer", p["optimizer"], "--bucket-window", p["bucket_window"]]
+    if parts[0].startswith("refine"):
+        tasks = [t for t in REFINE_TASKS if not (parts[0] != "refine" and t == ADAPT_TASK)]
+        total = sum(batches(data["data"][t]["train"][0], p) for t in tasks)
+        return glue + common + ["--tasks", ",".join(tasks), "--init-checkpoint", encoder,
+                                "--temperature", p["temperature"], "--lr", p["refine_lr"],
+                                "--epochs", math.ceil(p["refine_steps"] / total), "--max-steps", p["refine_steps"],
+                                "--seed", parts[1][4:]]
+    if parts[0] == "adapt":
+        start, pct, seed = parts[1], int(parts[2][:-3]), parts[3][4:]
+        folder = "data" if pct == 100 else f"data-{ADAPT_TASK}{pct}"
+        examples = data[folder][ADAPT_TASK]["train"][0]
+        steps = p["ft_steps"]
+        init = encoder if start == "packaged" else str(out / f"refine-no{ADAPT_TASK}/seed{seed}/model")
+        return ["--task-def", str(out / "tasks.yml"), "--data", str(out / folder)] + common + [
+            "--tasks", ADAPT_TASK, "--init-checkpoint", init, "--lr", chosen_lr(out, "stdnn", ADAPT_TASK)[1],
+            "--epochs", math.ceil(steps / batches(examples, p)), "--max-steps", steps, "--seed", seed]
+    arm, task, seed = parts[0], parts[1], parts[-1][4:]
+    rate = p["lrs"][int(parts[2][2:])] if len(parts) == 4 else chosen_lr(out, arm, task)[1]
+    examples = data["data"][task]["train"][0]
+    steps = steps_of(data["data"], p, arm, task)
+    if arm == "bert":
+        base = ["--task-def", str(out / "tasks-linear.yml"), "--data", str(out / "data-linear")]
+    else:
+        base = glue
+    init = ["--init-checkpoint", str(out / f"refine/seed{seed}/model"), "--init-heads"] if arm == "mtdnn" \
+        else ["--init-checkpoint", encoder]
+    return base + common + ["--tasks", task] + init + ["--lr", rate, "--epochs", math.ceil(steps / batches(examples, p)),
+                                                       "--max-steps", steps, "--seed", seed]
+
+
+def task_defs(out):
+    """OUT/tasks.yml (tasks/glue.yml's definitions) and OUT/tasks-linear.yml (tasks/glue-linear.yml's)
+    of the tasks used, with the splits each is scored on: heldout (choosing rates) and dev."""
+    for src, dst, tasks in (("glue.yml", "tasks.yml", REFINE_TASKS), ("glue-linear.yml", "tasks-linear.yml", TASKS)):
+        blocks, current = {}, None
+        for line in (ROOT / "tasks" / src).read_text(encoding="utf-8").splitlines():
+            if line and not line[0].isspace() and not line.startswith("#"):
+                current = line.rstrip(":")
+                blocks[current] = []
+            elif current:
+                blocks[current].append(line)
+        text = [f"# {src}'s definitions with the splits of scripts/reproduce.sh (scripts/lib/glue_splits.py)"]
+        for t in tasks:
+            splits = ["train", "heldout", "dev"] if t in TASKS else ["train", "dev"]
+            text += [f"{t}:"] + blocks[t] + ["  split_names:"] + [f"  - {s}" for s in splits]
+        (pathlib.Path(out) / dst).write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+# --- the estimate --------------------------------------------------------------------------
 
 def records(metrics_path):
     with open(metrics_path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
-# --- the estimate --------------------------------------------------------------------------
-
-def data_summary(out):
-    """task -> split -> (examples, tokens), from mtdnn-preprocess's tables (task split rows examples tokens ...)."""
-    table, columns = {}, None
-    for line in (out / "data" / "summary.txt").read_text(encoding="utf-8").splitlines():
-        f = line.split()
-        if f[:2] == ["task", "split"] or (len(f) > 1 and f[1] == "split"):
-            columns = f if f[0] == "task" else None
-        elif columns and len(f) == len(columns):
-            row = dict(zip(columns, f))
-            table.setdefault(row["task"], {})[row["split"]] = (int(row["examples"]), int(row["tokens"]))
-    return table
-
-
 def probe(out, name):
-    """(seconds per step, real tokens per step, seconds besides the steps) of a probe run."""
-    train = [r for r in records(out / "probe" / name / "metrics.jsonl") if r["type"] == "train"]
-    last = train[-1]
-    sec_per_step = 1.0 / last["steps_per_s"]  # the last log window: start-up excluded
+    """(seconds per step, real tokens per step, seconds besides steps and evaluation, evaluation
+    seconds per token) of a probe run."""
+    rs = records(out / "probe" / name / "metrics.jsonl")
+    train = [r for r in rs if r["type"] == "train"]
+    first, last = train[0], train[-1]
+    # the log windows after the first (start-up and warm-up excluded), pooled
+    seconds = sum((b["step"] - a["step"]) / b["steps_per_s"] for a, b in zip(train, train[1:]))
+    sec_per_step = seconds / (last["step"] - first["step"])
+    tokens_per_step = (last["real_tokens"] - first["real_tokens"]) / (last["step"] - first["step"])
     wall = float((out / "probe" / f"{name}.seconds").read_text())
-    return sec_per_step, last["real_tokens"] / last["step"], max(0.0, wall - last["step"] * sec_per_step)
+    tables = data_summary(out)["data"]
+    evals = [r for r in rs if r["type"] == "eval"]
+    eval_s = sum(r["seconds"] for r in evals)
+    eval_tokens = sum(tables[r["task"]][r["split"]][1] for r in evals)
+    extra = max(0.0, wall - last["step"] * sec_per_step - eval_s)
+    return sec_per_step, tokens_per_step, extra, eval_s / max(1, eval_tokens)
 
 
-def steps_of(p, summary):
-    """Steps of each kind of cell: stage 2 (per task, within the cap) and stage 3 per task."""
-    b = p["batch_size"]
-    epoch = {t: math.ceil(summary[t]["train"][0] / b) for t in TASKS}
-    ft = {t: min(p["ft_epochs"] * epoch[t], p["ft_max_steps"] or math.inf) for t in TASKS}
-    mt = {t: p["mt_epochs"] * epoch[t] for t in TASKS}
-    total = sum(mt.values())
-    if p["mt_max_steps"] and total > p["mt_max_steps"]:
-        mt = {t: n * p["mt_max_steps"] / total for t, n in mt.items()}
-    return mt, ft
-
-
-def cell_seconds(mode, out, summary):
+def cell_seconds(mode, out):
+    """Seconds and steps of every run at the probes' rates: per step, fixed + slope x real tokens."""
     p = plan(mode)
-    pt_step, _, pt_extra = probe(out, "pretrain")
-    (s1, t1, e1), (s2, t2, e2) = probe(out, "sst"), probe(out, "rte")
+    tables = data_summary(out)
+    (s1, t1, e1, v1), (s2, t2, e2, v2) = probe(out, "sst"), probe(out, "rte")
     slope = max(0.0, (s2 - s1) / (t2 - t1)) if t2 != t1 else 0.0
     fixed = max(0.0, s1 - slope * t1)
-    extra = (e1 + e2) / 2
-    per_step = {t: fixed + slope * p["batch_size"] * summary[t]["train"][1] / summary[t]["train"][0] for t in TASKS}
-    mt, ft = steps_of(p, summary)
+    extra, eval_per_token = (e1 + e2) / 2, (v1 + v2) / 2
+
+    def per_step(table, t):
+        return fixed + slope * p["batch_size"] * table[t]["train"][1] / table[t]["train"][0]
+
+    def eval_s(table, tasks):
+        return eval_per_token * sum(tok for t in tasks for s, (_, tok) in table[t].items() if s != "train")
+
     seconds, steps = {}, {}
+    main = tables["data"]
     for name, _ in cells(mode):
-        if name == "pretrain":
-            steps[name], seconds[name] = p["pt_steps"], p["pt_steps"] * pt_step + pt_extra
-        elif name.endswith("/refine"):
-            steps[name] = round(sum(mt.values()))
-            seconds[name] = sum(mt[t] * per_step[t] for t in TASKS) + 2 * extra  # five dev sets
+        parts = name.split("/")
+        if parts[0].startswith("refine"):
+            tasks = [t for t in REFINE_TASKS if not (parts[0] != "refine" and t == ADAPT_TASK)]
+            share = refine_share(main, p, tasks)
+            steps[name] = p["refine_steps"]
+            seconds[name] = steps[name] * sum(share[t] * per_step(main, t) for t in tasks) + eval_s(main, tasks)
+        elif parts[0] == "adapt":
+            pct = int(parts[2][:-3])
+            table = main if pct == 100 else tables[f"data-{ADAPT_TASK}{pct}"]
+            steps[name] = p["ft_steps"]
+            seconds[name] = steps[name] * per_step(table, ADAPT_TASK) + eval_s(table, [ADAPT_TASK])
         else:
-            t = name.rsplit("/", 1)[1]
-            steps[name], seconds[name] = ft[t], ft[t] * per_step[t] + extra
-    rates = {"pretrain_s_per_step": pt_step, "s_per_step": per_step, "run_overhead_s": extra}
+            arm, t = parts[0], parts[1]
+            steps[name] = steps_of(main, p, arm, t)
+            seconds[name] = steps[name] * per_step(main, t) + eval_s(main, [t])
+        seconds[name] += extra
+    rates = {"s_per_step_fixed": fixed, "s_per_real_token": slope, "run_overhead_s": extra,
+             "eval_s_per_token": eval_per_token,
+             "s_per_step": {t: per_step(main, t) for t in REFINE_TASKS}}
     return seconds, steps, rates
 
 
 def schedule(mode, seconds, done, jobs):
-    """Wall seconds of the runner's schedule: stage 1 alone (on every job's core), then the
-    first ready cell whenever a job is free."""
-    finish, running, t = {}, [], 0.0
+    """Wall seconds of the runner's schedule: the first ready run whenever a job is free."""
+    finish, running, t = {n: 0.0 for n in done}, [], 0.0
     pending = [(n, d) for n, d in cells(mode) if n not in done]
-    for n in done:
-        finish[n] = 0.0
-    if "pretrain" not in done:
-        t = finish["pretrain"] = seconds["pretrain"]
-        pending = [(n, d) for n, d in pending if n != "pretrain"]
     while pending or running:
         started = True
         while started and len(running) < jobs:
@@ -180,221 +321,326 @@ def hours(s):
 
 
 def cmd_estimate(out, mode, jobs):
+    """The estimate of this plan on this data (quick mode's tiny data say nothing of the full run's)."""
     out, jobs = pathlib.Path(out), int(jobs)
-    summary = data_summary(out)
-    lines, est = [], {}
-    for m in ([mode] if mode == "full" else [mode, "full"]):
-        seconds, steps, rates = cell_seconds(m, out, summary)
-        done = {n for n, _ in cells(m) if m == mode and (out / n / "result.json").exists()}
-        pending = [n for n, _ in cells(m) if n not in done]
-        # stage 1's run holds every job's core
-        core = sum(seconds[n] * (jobs if n == "pretrain" else 1) for n in pending)
-        wall = schedule(m, seconds, done, jobs)
-        est[m] = {"cells": len(cells(m)), "done": len(done), "core_seconds": core, "wall_seconds": wall,
-                  "jobs": jobs, "rates": rates, "steps": steps, "seconds": seconds}
-        if m == mode:
-            lines.append(f"Measured on this machine: stage 1 {1 / rates['pretrain_s_per_step']:.2f} steps/s (batch "
-                         f"{plan(m)['pt_batch']}, alone on {jobs} thread(s)); stages 2-3 per step ({jobs} run(s) side "
-                         "by side, one thread each) "
-                         + ", ".join(f"{TASK_NAMES[t]} {rates['s_per_step'][t]:.3f} s" for t in TASKS)
-                         + f"; {rates['run_overhead_s']:.1f} s per run besides its steps (start-up, evaluation, saving)")
-            stages = {"stage 1 (pretraining)": [n for n in pending if n == "pretrain"],
-                      "stage 2 (multi-task refinement)": [n for n in pending if n.endswith("/refine")],
-                      "stage 3 and single-task runs": [n for n in pending if n != "pretrain" and not n.endswith("/refine")]}
-            for stage, names in stages.items():
-                if names:
-                    lines.append(f"  {stage:34s} {len(names):3d} runs {sum(steps[n] for n in names):8.0f} steps "
-                                 f"{sum(seconds[n] for n in names) / 60:7.1f} min of runs")
-            lines.append(f"Estimate ({m}, {len(pending)} of {len(cells(m))} runs to go): about {hours(wall)} on "
-                         f"{jobs} core(s): stage 1 alone, then {jobs} run(s) at a time")
-        else:
-            lines.append(f"The full run (scripts/reproduce.sh) would take about {hours(wall)} on {jobs} core(s) at "
-                         "these rates")
-    write_json(out / "estimate.json", est)
+    seconds, steps, rates = cell_seconds(mode, out)
+    done = {n for n, _ in cells(mode) if (out / n / "result.json").exists()}
+    pending = [n for n, _ in cells(mode) if n not in done]
+    wall = schedule(mode, seconds, done, jobs)
+    lines = [f"Measured on this machine ({jobs} run(s) side by side, one thread each): per step "
+             + ", ".join(f"{TASK_NAMES[t]} {rates['s_per_step'][t]:.2f} s" for t in REFINE_TASKS)
+             + f"; evaluation {rates['eval_s_per_token'] * 1e3:.2f} ms per token; "
+             f"{rates['run_overhead_s']:.1f} s per run besides (start-up, saving)"]
+    groups = {"refinements": [n for n in pending if n.startswith("refine")],
+              "per-task runs of the arms": [n for n in pending if not n.startswith(("refine", "adapt"))],
+              "adaptation curve": [n for n in pending if n.startswith("adapt")]}
+    for group, names in groups.items():
+        if names:
+            lines.append(f"  {group:28s} {len(names):4d} runs {sum(steps[n] for n in names):8.0f} steps "
+                         f"{sum(seconds[n] for n in names) / 60:7.1f} min of runs")
+    lines.append(f"Estimate ({mode}, {len(pending)} of {len(cells(mode))} runs to go): about {hours(wall)} on "
+                 f"{jobs} core(s), {jobs} run(s) at a time")
+    write_json(out / "estimate.json", {mode: {"cells": len(cells(mode)), "done": len(done), "wall_seconds": wall,
+                                              "core_seconds": sum(seconds[n] for n in pending), "jobs": jobs,
+                                              "rates": rates, "steps": steps, "seconds": seconds}})
     print("\n".join(lines))
 
 
 # --- results ---------------------------------------------------------------------------------
 
+def write_json(path, value):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
 def cmd_cell_result(cell_dir, name, seconds):
+    """result.json: split -> task -> metrics of the run's last evaluation of each."""
     cell_dir = pathlib.Path(cell_dir)
     evals, steps = {}, 0
     for r in records(cell_dir / "metrics.jsonl"):
         if r["type"] == "train":
             steps = max(steps, r["step"])
-        elif r["type"] == "eval" and r["split"] == "dev":
-            if r["task"] not in evals or r["step"] >= evals[r["task"]]["step"]:
-                evals[r["task"]] = r
+        elif r["type"] == "eval":
+            key = (r["split"], r["task"])
+            if key not in evals or r["step"] >= evals[key]["step"]:
+                evals[key] = r
     skip = {"type", "step", "epoch", "task", "split", "examples", "seconds"}
-    metrics = {t: {k: v for k, v in r.items() if k not in skip} for t, r in evals.items()}
-    if not metrics:
+    metrics = {}
+    for (split, task), r in evals.items():
+        metrics.setdefault(split, {})[task] = {k: v for k, v in r.items() if k not in skip}
+    if "dev" not in metrics:
         sys.exit(f"reproduce.py: {cell_dir}/metrics.jsonl has no dev evaluation")
     write_json(cell_dir / "result.json", {"cell": name, "seconds": float(seconds), "steps": steps, "metrics": metrics})
 
 
 def cmd_cell_line(cell_dir):
     r = json.loads((pathlib.Path(cell_dir) / "result.json").read_text(encoding="utf-8"))
-    shown = "; ".join(f"{t} " + " ".join(f"{k} {v:.2f}" for k, v in m.items() if isinstance(v, (int, float)))
-                      for t, m in r["metrics"].items())
-    print(f"{r['seconds']:.0f} s, {r['steps']} steps; {shown}")
+    shown = "; ".join(f"{t} " + " ".join(f"{k} {v:.1f}" for k, v in m.items() if k in METRICS[t])
+                      for t, m in r["metrics"]["dev"].items())
+    print(f"{r['seconds']:.0f} s, {r['steps']} steps; dev {shown}")
 
 
-def stats(values):
+def interval(diffs):
+    """Mean and 95% confidence interval (Student's t) of paired differences."""
+    from scipy import stats as st
+
+    n = len(diffs)
+    mean = statistics.fmean(diffs)
+    if n < 2:
+        return {"mean": mean, "low": None, "high": None, "n": n, "diffs": diffs}
+    half = st.t.ppf(0.975, n - 1) * statistics.stdev(diffs) / math.sqrt(n)
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": n, "diffs": diffs}
+
+
+def verdict(ci):
+    if ci["low"] is None:
+        return "too few seeds"
+    if ci["low"] > 0:
+        return "ahead"
+    if ci["high"] < 0:
+        return "behind"
+    return "no difference shown"
+
+
+def collect(out, p):
+    """arm -> task -> seed -> {metric: value} of the dev sets, from the runs' results."""
+    seeds = range(1, p["seeds"] + 1)
+    runs, missing, seconds = {a: {t: {} for t in TASKS} for a, _, _ in ARMS}, [], 0.0
+    seen = set()
+
+    def metrics_of(name, split="dev"):
+        nonlocal seconds
+        r = result_of(out, name)
+        if r is None:
+            missing.append(name)
+            return None
+        if name not in seen:
+            seen.add(name)
+            seconds += r["seconds"]
+        return r["metrics"].get(split, {})
+
+    for s in seeds:
+        refined = metrics_of(f"refine/seed{s}")
+        for t in TASKS:
+            if refined is not None:
+                runs["mtdnn-noft"][t][s] = refined.get(t)
+            for arm in GRID_ARMS:
+                src = "stdnn" if (arm, t) in SAME_AS_STDNN else arm
+                if s == 1:
+                    choice = chosen_lr(out, src, t)
+                    if choice is None:
+                        missing.extend(c for c in grid_cells(src, t) if result_of(out, c) is None)
+                        continue
+                    for c in grid_cells(src, t):
+                        metrics_of(c)
+                    name = grid_cells(src, t)[choice[0]]
+                else:
+                    name = f"{src}/{t}/seed{s}"
+                m = metrics_of(name)
+                if m is not None:
+                    runs[arm][t][s] = m.get(t)
+    adapt = {start: {} for start in ("packaged", "refined")}
+    for s in seeds:
+        for start in adapt:
+            for pct in p["adapt_percents"] + [100]:
+                if start == "packaged" and pct == 100:
+                    m = {ADAPT_TASK: runs["stdnn"][ADAPT_TASK].get(s)} if s in runs["stdnn"][ADAPT_TASK] else None
+                else:
+                    m = metrics_of(f"adapt/{start}/{pct}pct/seed{s}")
+                if m is not None and m.get(ADAPT_TASK) is not None:
+                    adapt[start].setdefault(pct, {})[s] = m[ADAPT_TASK]
+        metrics_of(f"refine-no{ADAPT_TASK}/seed{s}")
+    extra = {t: [] for t in ("sst", "qnli")}  # the refinement's other tasks, for reference
+    for s in seeds:
+        r = result_of(out, f"refine/seed{s}")
+        if r:
+            for t in extra:
+                if task_score(r["metrics"]["dev"], t) is not None:
+                    extra[t].append(task_score(r["metrics"]["dev"], t))
+    return runs, adapt, extra, sorted(set(missing)), seconds
+
+
+def summarize(values):
     values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
     if not values:
         return None
     return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "n": len(values), "values": values}
+            "n": len(values)}
+
+
+def paired(a, b, task):
+    """Paired differences of the task score, seed by seed (seeds where both have a score)."""
+    diffs = []
+    for s in sorted(set(a) & set(b)):
+        x, y = task_score({task: a[s] or {}}, task), task_score({task: b[s] or {}}, task)
+        if x is not None and y is not None:
+            diffs.append(x - y)
+    return interval(diffs) if diffs else None
+
+
+def sentence(comparisons):
+    """The README's sentence on MT-DNN against ST-DNN, generated from the intervals."""
+    groups = {"ahead": [], "behind": [], "no difference shown": [], "too few seeds": []}
+    for t in TASKS:
+        ci = comparisons["mtdnn:stdnn"].get(t)
+        if ci:
+            groups[verdict(ci)].append(f"{TASK_NAMES[t]} ({ci['mean']:+.1f}, 95% CI {ci['low']:+.1f} to "
+                                       f"{ci['high']:+.1f})" if ci["low"] is not None else TASK_NAMES[t])
+    parts = []
+    if groups["ahead"]:
+        parts.append("MT-DNN is ahead of single-task fine-tuning (ST-DNN) on " + ", ".join(groups["ahead"]))
+    else:
+        parts.append("MT-DNN is ahead of single-task fine-tuning (ST-DNN) on none of the small tasks")
+    if groups["no difference shown"]:
+        parts.append("the difference is not distinguishable from 0 on " + ", ".join(groups["no difference shown"]))
+    if groups["behind"]:
+        parts.append("MT-DNN is behind on " + ", ".join(groups["behind"]))
+    return "; ".join(parts) + " (GLUE score difference x100, mean over paired seeds)."
+
+
+def cmd_report(out):
+    out = pathlib.Path(out)
+    meta = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    mode, p = meta["mode"], meta["plan"]
+    runs, adapt, extra, missing, seconds = collect(out, p)
+    summary = {a: {t: {m: summarize([(v or {}).get(m) for v in runs[a][t].values()]) for m in METRICS[t]}
+                   for t in TASKS} for a, _, _ in ARMS}
+    comparisons = {}
+    for a, b in COMPARISONS:
+        key = f"{a}:{b}"
+        comparisons[key] = {}
+        for t in TASKS:
+            if {(a, t), (b, t)} & SAME_AS_STDNN and {a, b} == {"stdnn", "bert"}:
+                continue  # the same runs
+            comparisons[key][t] = paired(runs[a][t], runs[b][t], t)
+    curve = {}
+    for pct in p["adapt_percents"] + [100]:
+        row = {start: summarize([task_score({ADAPT_TASK: v}, ADAPT_TASK) for v in adapt[start].get(pct, {}).values()])
+               for start in adapt}
+        row["difference"] = paired(adapt["refined"].get(pct, {}), adapt["packaged"].get(pct, {}), ADAPT_TASK)
+        curve[pct] = row
+    base = json.loads((out / "glue" / "baselines.json").read_text(encoding="utf-8"))
+    wall, whole = None, False
+    if (out / "wall.seconds").exists():  # seconds, runs it ran, runs of the plan
+        seconds_text, ran, total = (out / "wall.seconds").read_text().split()
+        wall, whole = float(seconds_text), ran == total
+    estimate = json.loads((out / "estimate.json").read_text(encoding="utf-8")).get(mode) \
+        if (out / "estimate.json").exists() else None
+    results = {
+        "command": meta["command"], "mode": mode, "complete": not missing, "missing": missing,
+        "encoder": meta["encoder_name"], "plan": p,
+        "arms": [{"key": k, "name": n, "recipe": r} for k, n, r in ARMS],
+        "tasks": [{"key": t, "name": TASK_NAMES[t], "metrics": METRICS[t]} for t in TASKS],
+        "runs": {a: {t: {f"seed{s}": v for s, v in runs[a][t].items()} for t in TASKS} for a in runs},
+        "summary": summary, "baselines": base, "comparisons": comparisons,
+        "adaptation": {"task": ADAPT_TASK, "curve": {str(k): v for k, v in curve.items()}},
+        "refinement_other_tasks": {t: summarize(v) for t, v in extra.items()},
+        "chosen_lr": {f"{a}:{t}": (chosen_lr(out, a, t) or [None, None])[1] for a in GRID_ARMS for t in TASKS},
+        "sentence": sentence(comparisons),
+        "seconds": {"runs_total": seconds, "wall": wall, "wall_is_whole_run": whole,
+                    "estimated_wall": estimate["wall_seconds"] if estimate else None},
+        "plan_jobs": estimate["jobs"] if estimate else None,
+    }
+    write_json(out / "results.json", results)
+    (out / "results.md").write_text(markdown(results), encoding="utf-8")
+    plot(results, out / "results.png")
+    print(table(results))
+    print()
+    print(comparison_table(results))
+    print()
+    print(adaptation_table(results))
+    print()
+    print(results["sentence"])
+    if missing:
+        print(f"({len(missing)} runs missing, e.g. {missing[0]}: rerun scripts/reproduce.sh to finish them)")
 
 
 def fmt(s):
     return "–" if s is None else f"{s['mean']:.1f} ± {s['std']:.1f}"
 
 
-def task_score(summary, setting, task):
-    """GLUE's score of a task: the mean of its metrics' means."""
-    parts = [summary[setting][task].get(m) for m in METRICS[task]]
-    return None if any(p is None for p in parts) else statistics.fmean(p["mean"] for p in parts)
-
-
-def claim(summary):
-    held, parts = {}, []
-    for t in SMALL_TASKS:
-        a, b = task_score(summary, "mtdnn", t), task_score(summary, "single", t)
-        if a is None or b is None:
-            return None, None
-        held[t] = {"mtdnn": a, "single": b, "held": a >= b}
-        what = METRICS[t][0] if len(METRICS[t]) == 1 else "mean of " + " and ".join(METRICS[t])
-        parts.append((t, f"{TASK_NAMES[t]} ({what}: {a:.1f} vs {b:.1f})"))
-    yes = [p for t, p in parts if held[t]["held"]]
-    no = [p for t, p in parts if not held[t]["held"]]
-    if not no:
-        s = f"held on all three small tasks: {', '.join(yes)}"
-    elif not yes:
-        s = f"held on none of the three small tasks: {', '.join(no)}"
-    else:
-        s = f"held on {' and '.join(yes)} but not on {' and '.join(no)}"
-    return held, f"MT-DNN ≥ single-task fine-tuning {s}; MT-DNN first, means over seeds."
-
-
-def cmd_report(out):
-    out = pathlib.Path(out)
-    p_path = out / "plan.json"
-    meta = json.loads(p_path.read_text(encoding="utf-8"))
-    mode, p = meta["mode"], meta["plan"]
-    seeds = range(1, p["seeds"] + 1)
-    runs, summary, refined, missing, seconds = {}, {}, {}, [], 0.0
-
-    def result(name):
-        nonlocal seconds
-        path = out / name / "result.json"
-        if not path.exists():
-            missing.append(name)
-            return None
-        r = json.loads(path.read_text(encoding="utf-8"))
-        seconds += r["seconds"]
-        return r
-
-    result("pretrain")
-    for key, _, _ in SETTINGS:
-        runs[key], summary[key], refined[key] = {}, {}, {}
-        before = {s: result(f"{key}/seed{s}/refine") for s in seeds} if key.startswith("mtdnn") else {}
-        for t in TASKS:
-            per_seed = {}
-            for s in seeds:
-                r = result(f"{key}/seed{s}/{t}")
-                if r is not None:
-                    per_seed[f"seed{s}"] = {m: r["metrics"][t].get(m) for m in METRICS[t]}
-            runs[key][t] = per_seed
-            summary[key][t] = {m: stats([v[m] for v in per_seed.values()]) for m in METRICS[t]}
-            if before:
-                refined[key][t] = {m: stats([b["metrics"][t].get(m) for b in before.values() if b is not None])
-                                   for m in METRICS[t]}
-    held, sentence = claim(summary)
-    wall = None
-    if (out / "wall.seconds").exists():
-        wall = float((out / "wall.seconds").read_text())
-    estimate = None
-    if (out / "estimate.json").exists():
-        estimate = json.loads((out / "estimate.json").read_text(encoding="utf-8")).get(mode)
-    results = {
-        "command": meta["command"], "mode": mode, "complete": not missing, "missing": missing,
-        "model": MODEL, "plan": p,
-        "settings": [{"key": k, "name": n, "recipe": r} for k, n, r in SETTINGS],
-        "tasks": [{"key": t, "name": TASK_NAMES[t], "metrics": METRICS[t]} for t in TASKS],
-        "runs": runs, "summary": summary, "multi_task_model_before_fine_tuning": refined,
-        "small_tasks": held, "small_tasks_sentence": sentence,
-        "seconds": {"runs_total": seconds, "wall_last_invocation": wall,
-                    "estimated_wall": estimate["wall_seconds"] if estimate else None},
-    }
-    write_json(out / "results.json", results)
-    (out / "results.md").write_text(markdown(results), encoding="utf-8")
-    plot(results, out / "results.png")
-    print(table(results))
-    if sentence:
-        print(sentence)
-    if missing:
-        print(f"({len(missing)} runs missing, e.g. {missing[0]}: rerun scripts/reproduce.sh to finish them)")
-
-
 def table(results):
-    head = "| task | metric | " + " | ".join(n for _, n, _ in SETTINGS) + " |"
-    lines = [head, "|---|---|" + "---:|" * len(SETTINGS)]
+    head = "| task | metric | majority / constant | " + " | ".join(n for _, n, _ in ARMS) + " |"
+    lines = [head, "|---|---|---:|" + "---:|" * len(ARMS)]
     for t in TASKS:
         for m in METRICS[t]:
-            lines.append(f"| {TASK_NAMES[t]} | {m} | "
-                         + " | ".join(fmt(results["summary"][k][t][m]) for k, _, _ in SETTINGS) + " |")
+            b = results["baselines"][t]
+            lines.append(f"| {TASK_NAMES[t]} | {m} | {b['metrics'][m]:.1f} | "
+                         + " | ".join(fmt(results["summary"][k][t][m]) for k, _, _ in ARMS) + " |")
     return "\n".join(lines)
 
 
-def lr(x):
-    """1e-2, 3e-4: a learning rate as one writes it."""
-    mantissa, exponent = f"{x:e}".split("e")
-    return f"{float(mantissa):g}e{int(exponent)}"
+def comparison_table(results):
+    names = {k: n for k, n, _ in ARMS}
+    lines = ["| comparison | " + " | ".join(TASK_NAMES[t] for t in TASKS) + " |", "|---|" + "---|" * len(TASKS)]
+    for a, b in COMPARISONS:
+        cells = []
+        for t in TASKS:
+            ci = results["comparisons"][f"{a}:{b}"].get(t)
+            if ci is None:
+                cells.append("same runs")
+            elif ci["low"] is None:
+                cells.append(f"{ci['mean']:+.1f}")
+            else:
+                mark = {"ahead": " **ahead**", "behind": " behind"}.get(verdict(ci), "")
+                cells.append(f"{ci['mean']:+.1f} [{ci['low']:+.1f}, {ci['high']:+.1f}]{mark}")
+        lines.append(f"| {names[a]} − {names[b]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def adaptation_table(results):
+    a = results["adaptation"]
+    lines = [f"| {TASK_NAMES[a['task']]} training rows | packaged encoder | refined without {TASK_NAMES[a['task']]} | "
+             "refined − packaged [95% CI] |", "|---|---:|---:|---|"]
+    for pct, row in a["curve"].items():
+        ci = row["difference"]
+        diff = "–" if ci is None else (f"{ci['mean']:+.1f}" if ci["low"] is None else
+                                       f"{ci['mean']:+.1f} [{ci['low']:+.1f}, {ci['high']:+.1f}]")
+        lines.append(f"| {pct}% ({results['baselines'][a['task']]['train_rows'][pct]}) | {fmt(row['packaged'])} | "
+                     f"{fmt(row['refined'])} | {diff} |")
+    return "\n".join(lines)
 
 
 def describe(results):
     p = results["plan"]
-    m = results["model"]
-    cap = f", at most {p['mt_max_steps']} steps" if p["mt_max_steps"] else ""
-    return (f"BERT-tiny (L={m['num_hidden_layers']}, H={m['hidden_size']}, A={m['num_attention_heads']}, "
-            f"uncased vocabulary) pretrained once (stage 1: {p['pt_steps']} steps of {p['pt_batch']} sentence pairs, "
-            f"masked LM + next sentence, LAMB lr {lr(p['pt_lr'])}) on the unlabeled text of GLUE's tasks plus the Python "
-            f"documentation; stage 2: {p['mt_epochs']} epochs over CoLA, SST-2, MRPC, STS-B and RTE at once{cap} "
-            f"(SAN heads for MRPC and RTE, as tasks/glue.yml asks); stage 3 and the single-task runs: "
-            f"{p['ft_epochs']} epochs per task, at most {p['ft_max_steps']} steps; batch {p['batch_size']}, "
-            f"AdamW, lr {lr(p['lr_init'])} from a pretrained or refined encoder and {lr(p['lr_scratch'])} from a random one, "
-            f"10% warm-up then linear decay; {p['seeds']} seeds")
+    lrs = " and ".join(lr_text(x) for x in p["lrs"])
+    return (f"{results['encoder']} from its PyPI wheel; every per-task run {p['ft_steps']} steps of batch "
+            f"{p['batch_size']}, AdamW, rate chosen per arm and task from {{{lrs}}} on a tenth of the training rows "
+            f"held out (seed 1); refinement: {p['refine_steps']} steps over CoLA, SST-2, MRPC, STS-B, RTE and half of "
+            f"QNLI's dev pairs, tasks sampled at temperature {p['temperature']:g}, rate {lr_text(p['refine_lr'])}; "
+            f"{p['seeds']} seeds")
 
 
 def markdown(results):
-    out = [f"# MT-DNN in miniature: `{results['command']}`", ""]
+    out = [f"# MT-DNN's claims on a pretrained encoder: `{results['command']}`", ""]
     if results["mode"] != "full":
-        out += ["**Quick mode: a test of the pipeline with tiny budgets; these numbers are not results.**", ""]
+        out += ["**Quick mode: a test of the pipeline with tiny budgets and data; these numbers are not results.**", ""]
     if not results["complete"]:
         out += [f"**Incomplete: {len(results['missing'])} runs missing** (rerun the command to finish them).", ""]
     out += [describe(results) + ".", "",
-            "Dev sets, GLUE's metrics x100, mean ± sample standard deviation over seeds "
-            "(each run's evaluation at its last step):", "", table(results), ""]
-    if results["small_tasks_sentence"]:
-        out += [results["small_tasks_sentence"], ""]
-    out += ["Settings:", ""]
-    out += [f"- **{n}** (`{k}/seed<s>/<task>/`): {r}" for k, n, r in SETTINGS]
-    out += ["", "The multi-task models before stage 3 (`<setting>/seed<s>/refine/`), for reference:", "",
-            "| task | metric | " + " | ".join(n for k, n, _ in SETTINGS if k.startswith("mtdnn")) + " |",
-            "|---|---|---:|---:|"]
-    for t in TASKS:
-        for m in METRICS[t]:
-            out.append(f"| {TASK_NAMES[t]} | {m} | " + " | ".join(
-                fmt(results["multi_task_model_before_fine_tuning"][k][t][m]) for k, _, _ in SETTINGS
-                if k.startswith("mtdnn")) + " |")
+            "GLUE dev sets, metrics x100, mean ± sample standard deviation over seeds:", "", table(results), "",
+            "Paired differences of the GLUE score (the mean of the task's metrics), seed by seed: mean "
+            "[95% confidence interval, Student's t]; **ahead** where the whole interval is above 0:", "",
+            comparison_table(results), "", results["sentence"], "",
+            f"Adaptation: {TASK_NAMES[results['adaptation']['task']]} (GLUE score) from the packaged encoder and from "
+            "one refined on the other tasks:", "", adaptation_table(results), ""]
+    other = results["refinement_other_tasks"]
+    out += ["The refined models on the refinement's other tasks: " + ", ".join(
+        f"{TASK_NAMES[t]} {fmt(s)}" for t, s in other.items() if s) + " (SST-2: GLUE's dev; QNLI: the half of its "
+        "dev pairs held out of refinement).", ""]
+    out += ["Arms:", ""] + [f"- **{n}**: {r}" for _, n, r in ARMS]
+    chosen = results["chosen_lr"]
+    out += ["", "Rates chosen on the held-out slice: " + "; ".join(
+        f"{n} " + ", ".join(f"{TASK_NAMES[t]} {lr_text(chosen[f'{k}:{t}'])}" for t in TASKS if chosen[f"{k}:{t}"])
+        for k, n, _ in ARMS if k in GRID_ARMS) + "."]
     s = results["seconds"]
-    out += ["", f"Every run's command line is in its folder (`command.txt`), with `metrics.jsonl`, "
-            f"`predictions/` (submission and scores files) and `model/` (quick runs: only the pretrained and "
-            f"refined ones). The runs' wall-clock times add up to {s['runs_total'] / 3600:.2f} h (the "
-            f"pretraining's on all the cores, the others' on one each)" + (
-                f"; the estimate before starting was {hours(s['estimated_wall'])} of wall clock"
-                if s["estimated_wall"] else "") + ".", ""]
+    out += ["", f"The runs' own times add up to {s['runs_total'] / 3600:.2f} h" + (
+        f"; wall clock {hours(s['wall'])}" + ("" if s["wall_is_whole_run"] else " (of the last, resumed part)")
+        if s["wall"] else "") + (
+        f", estimated before starting {hours(s['estimated_wall'])}" if s["estimated_wall"] else "") + ".", ""]
     return "\n".join(out)
 
 
@@ -404,30 +650,45 @@ def plot(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(t, m) for t in TASKS for m in METRICS[t]]
-    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 3.4))
-    for ax, (t, m) in zip(axes, panels):
-        for i, (k, name, _) in enumerate(SETTINGS):
-            s = results["summary"][k][t][m]
-            if s is None:
+    colors = ["#7f7f7f", "#1f77b4", "#d62728", "#ff7f0e", "#2ca02c"]
+    fig, axes = plt.subplots(1, len(TASKS) + 1, figsize=(3.0 * (len(TASKS) + 1), 3.6))
+    for ax, t in zip(axes, TASKS):
+        for i, (k, name, _) in enumerate(ARMS):
+            vals = [task_score({t: v or {}}, t) for v in results["runs"][k][t].values()]
+            vals = [v for v in vals if v is not None]
+            if not vals:
                 continue
-            # each seed a dot, the mean a bar, the sample standard deviation a whisker
-            ax.scatter([i] * len(s["values"]), s["values"], color=colors[i], alpha=0.6, s=16, zorder=2)
-            ax.errorbar(i, s["mean"], yerr=s["std"], fmt="_", color=colors[i], markersize=18, capsize=4,
-                        elinewidth=1.2, markeredgewidth=2, zorder=3, label=name)
-        ax.set_title(f"{TASK_NAMES[t]} {m}", fontsize=9)
+            mean = statistics.fmean(vals)
+            ax.scatter([i] * len(vals), vals, color=colors[i], alpha=0.6, s=16, zorder=2)
+            ax.plot([i - 0.3, i + 0.3], [mean, mean], color=colors[i], lw=2, zorder=3, label=name)
+        ax.axhline(statistics.fmean(results["baselines"][t]["metrics"][m] for m in METRICS[t]), color="black",
+                   ls=":", lw=1, label="majority / constant")
+        ax.set_title(f"{TASK_NAMES[t]} ({' / '.join(METRICS[t])})", fontsize=9)
         ax.set_xticks([])
-        ax.set_xlim(-0.6, len(SETTINGS) - 0.4)
         ax.tick_params(labelsize=8)
         ax.grid(axis="y", alpha=0.3)
+    ax = axes[-1]
+    a = results["adaptation"]
+    pcts = [int(x) for x in a["curve"]]
+    for start, color, label in (("packaged", "#1f77b4", "packaged encoder"),
+                                ("refined", "#d62728", f"refined without {TASK_NAMES[a['task']]}")):
+        pts = [(x, a["curve"][str(x)][start]) for x in pcts if a["curve"][str(x)][start]]
+        ax.errorbar([x for x, _ in pts], [s["mean"] for _, s in pts], yerr=[s["std"] for _, s in pts],
+                    color=color, marker="o", capsize=3, label=label)
+    ax.set_xscale("log")
+    ax.set_xticks(pcts)
+    ax.set_xticklabels([f"{x}%" for x in pcts])
+    ax.set_title(f"adaptation: {TASK_NAMES[a['task']]} with less data", fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(SETTINGS), fontsize=8, frameon=False)
-    title = "MT-DNN in miniature: dev metrics x100 per seed (dots), mean ± std over seeds"
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    title = "GLUE dev score x100 per seed (dots; line: mean) and the adaptation curve (mean ± std)"
     if results["mode"] != "full":
         title += " — QUICK MODE, not results"
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.94))
+    fig.tight_layout(rect=(0, 0.08, 1, 0.93))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -438,33 +699,46 @@ def cmd_readme(out):
         sys.exit("reproduce.py: these are quick-mode numbers (a pipeline test); the README takes full runs only")
     if not results["complete"]:
         sys.exit(f"reproduce.py: {len(results['missing'])} runs are missing; finish the run first")
-    print(f"Dev-set results of `scripts/reproduce.sh --update-readme` ([docs/reproduce.md](docs/reproduce.md)): "
-          f"GLUE's metrics x100, mean ± standard deviation over {results['plan']['seeds']} seeds, each run's "
-          f"last evaluation.")
+    s = results["seconds"]
+    print(f"Dev-set results of `scripts/reproduce.sh --update-readme` ([docs/reproduce.md](docs/reproduce.md)), "
+          f"GLUE's metrics x100, mean ± standard deviation over {results['plan']['seeds']} seeds:")
     print()
     print(table(results))
     print()
-    print(results["small_tasks_sentence"])
+    print(results["sentence"])
     print()
-    print("![dev metrics per task and setting, each seed a dot](docs/images/reproduce.png)")
+    print("Paired differences, mean [95% CI]:")
     print()
-    print(f"Setup: {describe(results)}. The runs' wall-clock times add up to "
-          f"{results['seconds']['runs_total'] / 3600:.1f} h.")
+    print(comparison_table(results))
+    print()
+    print(adaptation_table(results))
+    print()
+    print("![dev scores per task and arm, each seed a dot; the adaptation curve](docs/images/reproduce.png)")
+    print()
+    whole = "" if s["wall_is_whole_run"] else ", of its last part after a resume"
+    print(f"Setup: {describe(results)}. Wall clock of the run{whole}: {hours(s['wall'])} on "
+          f"{results['plan_jobs']} cores (estimated before starting: {hours(s['estimated_wall'])}).")
 
 
 def main(argv):
-    commands = {"plan": 1, "cells": 1, "estimate": 3, "cell-result": 3, "cell-line": 1, "report": 1, "readme": 1}
+    commands = {"plan": 1, "task-defs": 1, "cells": 1, "args": 2, "estimate": 3, "cell-result": 3, "cell-line": 1,
+                "report": 1, "readme": 1}
     if len(argv) < 2 or argv[1] not in commands or len(argv) != 2 + commands[argv[1]]:
         print(__doc__, file=sys.stderr)
         return 2
     cmd, args = argv[1], argv[2:]
     if cmd == "plan":
         p = plan(args[0])
-        print("\n".join(f"{k}={v}" for k, v in p.items()))
-        print("tasks='" + " ".join(TASKS) + "'")
+        print("\n".join(f"{k}={v}" for k, v in p.items() if not isinstance(v, list)))
+        print("adapt_percents='" + " ".join(str(x) for x in p["adapt_percents"]) + "'")
+        print("refine_tasks='" + " ".join(REFINE_TASKS) + "' tasks='" + " ".join(TASKS) + "'")
+    elif cmd == "task-defs":
+        task_defs(*args)
     elif cmd == "cells":
         for name, deps in cells(args[0]):
             print(" ".join([name, *deps]))
+    elif cmd == "args":
+        print("\n".join(str(a) for a in args_of(*args)))
     elif cmd == "estimate":
         cmd_estimate(*args)
     elif cmd == "cell-result":

@@ -146,6 +146,26 @@ TEST(GlueSource, WrongColumnCountIsRowErrorAndMissingHeaderColumnIsFatal) {
   }
 }
 
+// A split of the user's own (scripts/reproduce.sh's slice held out from train) is
+// <split>.tsv in the task's layout: labelled, and headerless where train is (CoLA).
+TEST(GlueSource, OtherSplitNamesReadTheirOwnFileInTheLabelledLayout) {
+  test::ScratchDir dir("heldout");
+  test::write_file(dir / "CoLA/heldout.tsv", "gj04\t1\t\tThe cat sat.\nbc01\t0\t*\tSat cat the.\n");
+  auto source = open_glue_source(dir.path().string(), glue_task("cola"), "heldout");
+  ASSERT_TRUE(source);
+  EXPECT_EQ(source->relative_path(), "CoLA/heldout.tsv");
+  auto rows = read_rows(*source);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].label, "0");
+  EXPECT_EQ(rows[1].premise, "Sat cat the.");
+
+  test::write_file(dir / "RTE/heldout_test.tsv", "index\tsentence1\tsentence2\n0\tA.\tB.\n");
+  auto unlabelled = read_rows(*open_glue_source(dir.path().string(), glue_task("rte"), "heldout_test"));
+  ASSERT_EQ(unlabelled.size(), 1u);
+  EXPECT_TRUE(unlabelled[0].error.empty()) << unlabelled[0].error;
+  EXPECT_TRUE(unlabelled[0].label.empty());
+}
+
 TEST(RowSource, MissingSplitFileNamesBothLayouts) {
   test::ScratchDir dir("missing");
   try {
