@@ -76,9 +76,10 @@ if(MTDNN_WITH_TORCH AND TARGET mtdnn-train)
                    ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/pretrain-e2e-test ${MTDNN_DEFAULT_DATA_DIR})
   set_tests_properties(train.e2e_pretrain PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77 LABELS e2e)
   # scripts/reproduce.sh --quick (tests/e2e/reproduce_quick_test.sh): the MT-DNN experiment's
-  # whole path (corpus, pretraining, multi-task refinement, fine-tuning, the three baselines,
-  # 2 seeds, results.md/json/png) with tiny budgets; a rerun runs nothing, a removed result
-  # runs again alone, and --update-readme refuses quick-mode numbers.
+  # whole path on the packaged encoder (the splits, refinement, every arm, the rate grid, the
+  # adaptation curve, 2 seeds, paired intervals, results.md/json/png) with tiny data and
+  # budgets; a rerun runs nothing, a removed result runs again alone, and --update-readme
+  # refuses quick-mode numbers.
   add_test(NAME reproduce.quick
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/reproduce_quick_test.sh ${CMAKE_BINARY_DIR}/bin
                    ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/reproduce-quick-test ${MTDNN_DEFAULT_DATA_DIR})

@@ -481,24 +481,38 @@ def paired(a, b, task):
     return interval(diffs) if diffs else None
 
 
-def sentence(comparisons):
-    """The README's sentence on MT-DNN against ST-DNN, generated from the intervals."""
+def grouped(items):
+    """[(label, interval)] -> verdict -> ["label (+1.2, 95% CI +0.3 to +2.1)", ...]"""
     groups = {"ahead": [], "behind": [], "no difference shown": [], "too few seeds": []}
-    for t in TASKS:
-        ci = comparisons["mtdnn:stdnn"].get(t)
+    for label, ci in items:
         if ci:
-            groups[verdict(ci)].append(f"{TASK_NAMES[t]} ({ci['mean']:+.1f}, 95% CI {ci['low']:+.1f} to "
-                                       f"{ci['high']:+.1f})" if ci["low"] is not None else TASK_NAMES[t])
-    parts = []
-    if groups["ahead"]:
-        parts.append("MT-DNN is ahead of single-task fine-tuning (ST-DNN) on " + ", ".join(groups["ahead"]))
-    else:
-        parts.append("MT-DNN is ahead of single-task fine-tuning (ST-DNN) on none of the small tasks")
+            groups[verdict(ci)].append(f"{label} ({ci['mean']:+.1f}, 95% CI {ci['low']:+.1f} to {ci['high']:+.1f})"
+                                       if ci["low"] is not None else label)
+    return groups
+
+
+def said(groups, first, second, none, at="on"):
+    """One sentence from grouped intervals: where `first` is ahead of `second`, where not."""
+    parts = [f"{first} is ahead of {second} {at} " + ", ".join(groups["ahead"]) if groups["ahead"]
+             else f"{first} is ahead of {second} {none}"]
     if groups["no difference shown"]:
-        parts.append("the difference is not distinguishable from 0 on " + ", ".join(groups["no difference shown"]))
+        parts.append(f"the difference is not distinguishable from 0 {at} " + ", ".join(groups["no difference shown"]))
     if groups["behind"]:
-        parts.append("MT-DNN is behind on " + ", ".join(groups["behind"]))
-    return "; ".join(parts) + " (GLUE score difference x100, mean over paired seeds)."
+        parts.append(f"{first} is behind {at} " + ", ".join(groups["behind"]))
+    return "; ".join(parts) + "."
+
+
+def sentences(comparisons, curve):
+    """The README's sentences on the three claims, generated from the intervals (GLUE score x100)."""
+    c = comparisons
+    mt = said(grouped([(TASK_NAMES[t], c["mtdnn:stdnn"].get(t)) for t in TASKS]),
+              "MT-DNN", "single-task fine-tuning (ST-DNN)", "on none of the small tasks")
+    san = said(grouped([(TASK_NAMES[t], c["stdnn:bert"].get(t)) for t in ("rte", "mrpc")]),
+               "SAN (ST-DNN)", "a linear head (BERT)", "on neither pair task")
+    adapt = said(grouped([(f"{pct}% of the rows", row["difference"]) for pct, row in curve.items()]),
+                 f"The encoder refined without {TASK_NAMES[ADAPT_TASK]}", "the packaged one",
+                 "with no fraction of the rows", at="with")
+    return [mt, san, adapt]
 
 
 def cmd_report(out):
@@ -539,7 +553,7 @@ def cmd_report(out):
         "adaptation": {"task": ADAPT_TASK, "curve": {str(k): v for k, v in curve.items()}},
         "refinement_other_tasks": {t: summarize(v) for t, v in extra.items()},
         "chosen_lr": {f"{a}:{t}": (chosen_lr(out, a, t) or [None, None])[1] for a in GRID_ARMS for t in TASKS},
-        "sentence": sentence(comparisons),
+        "sentences": sentences(comparisons, curve),
         "seconds": {"runs_total": seconds, "wall": wall, "wall_is_whole_run": whole,
                     "estimated_wall": estimate["wall_seconds"] if estimate else None},
         "plan_jobs": estimate["jobs"] if estimate else None,
@@ -553,7 +567,7 @@ def cmd_report(out):
     print()
     print(adaptation_table(results))
     print()
-    print(results["sentence"])
+    print(" ".join(results["sentences"]))
     if missing:
         print(f"({len(missing)} runs missing, e.g. {missing[0]}: rerun scripts/reproduce.sh to finish them)")
 
@@ -608,8 +622,8 @@ def describe(results):
     p = results["plan"]
     lrs = " and ".join(lr_text(x) for x in p["lrs"])
     return (f"{results['encoder']} from its PyPI wheel; every per-task run {p['ft_steps']} steps of batch "
-            f"{p['batch_size']}, AdamW, rate chosen per arm and task from {{{lrs}}} on a tenth of the training rows "
-            f"held out (seed 1); refinement: {p['refine_steps']} steps over CoLA, SST-2, MRPC, STS-B, RTE and half of "
+            f"{p['batch_size']}, AdamW, rate chosen per arm and task from {lrs} on a tenth of the training rows "
+            f"(at most 300) held out (seed 1); refinement: {p['refine_steps']} steps over CoLA, SST-2, MRPC, STS-B, RTE and half of "
             f"QNLI's dev pairs, tasks sampled at temperature {p['temperature']:g}, rate {lr_text(p['refine_lr'])}; "
             f"{p['seeds']} seeds")
 
@@ -624,7 +638,7 @@ def markdown(results):
             "GLUE dev sets, metrics x100, mean ± sample standard deviation over seeds:", "", table(results), "",
             "Paired differences of the GLUE score (the mean of the task's metrics), seed by seed: mean "
             "[95% confidence interval, Student's t]; **ahead** where the whole interval is above 0:", "",
-            comparison_table(results), "", results["sentence"], "",
+            comparison_table(results), "", " ".join(results["sentences"]) + " (GLUE score x100, paired by seed.)", "",
             f"Adaptation: {TASK_NAMES[results['adaptation']['task']]} (GLUE score) from the packaged encoder and from "
             "one refined on the other tasks:", "", adaptation_table(results), ""]
     other = results["refinement_other_tasks"]
@@ -705,9 +719,9 @@ def cmd_readme(out):
     print()
     print(table(results))
     print()
-    print(results["sentence"])
+    print(" ".join(results["sentences"]) + " (GLUE score x100, paired by seed.)")
     print()
-    print("Paired differences, mean [95% CI]:")
+    print("Paired differences of the GLUE score, mean [95% CI]:")
     print()
     print(comparison_table(results))
     print()
