@@ -730,8 +730,8 @@ def cmd_readme(out):
     print("![dev scores per task and arm, each seed a dot; the adaptation curve](docs/images/reproduce.png)")
     print()
     whole = "" if s["wall_is_whole_run"] else ", of its last part after a resume"
-    print(f"Setup: {describe(results)}. Wall clock of the run{whole}: {hours(s['wall'])} on "
-          f"{results['plan_jobs']} cores (estimated before starting: {hours(s['estimated_wall'])}).")
+    print(f"Setup: {describe(results)}. Wall clock of the run{whole}: {s['wall'] / 60:.0f} min on "
+          f"{results['plan_jobs']} cores (estimated before starting: {s['estimated_wall'] / 60:.0f} min).")
 
 
 def main(argv):
