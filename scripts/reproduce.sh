@@ -74,7 +74,7 @@ eval "$("$py" "$helper" plan $mode)"   # the budgets: seeds, ft_epochs, ... (scr
 # --update-readme after a finished run only rewrites the README from its files.
 readme() {
   local block
-  block=$("$py" "$helper" readme "$out")  # refuses quick-mode and incomplete results
+  block=$("$py" scripts/lib/reproduce_report.py readme "$out")  # refuses quick-mode and incomplete results
   mkdir -p docs/images
   cp "$out/results.png" docs/images/reproduce.png
   scripts/readme-block.py results:reproduce <<<"$block"
@@ -238,7 +238,7 @@ fi
 
 # --- the report -------------------------------------------------------------------------------------
 echo
-"$py" "$helper" report "$out"
+"$py" scripts/lib/reproduce_report.py report "$out"
 echo
 echo "Results: $out/results.md, $out/results.json, $out/results.png"
 if [ "$failed" -gt 0 ]; then
