@@ -69,7 +69,7 @@ if [ -z "$glue" ]; then
   exit 77
 fi
 
-eval "$("$py" "$helper" plan $mode)"   # the budgets: seeds, ft_epochs, ... (scripts/lib/reproduce.py)
+eval "$("$py" "$helper" plan $mode)"   # the budgets: seeds, ft_steps, ... (scripts/lib/reproduce.py)
 
 # --update-readme after a finished run only rewrites the README from its files.
 readme() {
@@ -84,7 +84,7 @@ readme() {
 if [ -z "$bin" ]; then
   bin=build/bin
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build --target mtdnn-preprocess mtdnn-train mtdnn-predict
+  cmake --build build --target mtdnn-preprocess mtdnn-train
 fi
 for tool in mtdnn-preprocess mtdnn-train; do
   [ -x "$bin/$tool" ] || { echo "reproduce: $bin/$tool is missing (run without --bin to build it)" >&2; exit 1; }
@@ -116,9 +116,9 @@ if [ ! -f "$out/data.done" ]; then
     mv "$3.tmp" "$3"
   }
   shards "$out/tasks.yml" "$out/glue/main" "$out/data" "${refine_tasks// /,}"
-  shards "$out/tasks-linear.yml" "$out/glue/main" "$out/data-linear" "rte,mrpc,cola"
+  shards "$out/tasks-linear.yml" "$out/glue/main" "$out/data-linear" "${linear_tasks// /,}"
   for pct in $adapt_percents; do
-    shards "$out/tasks.yml" "$out/glue/stsb$pct" "$out/data-stsb$pct" stsb
+    shards "$out/tasks.yml" "$out/glue/$adapt_task$pct" "$out/data-$adapt_task$pct" "$adapt_task"
   done
   touch "$out/data.done"
 fi

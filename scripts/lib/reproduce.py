@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 TASKS = ["rte", "mrpc", "stsb", "cola"]
 # Multi-task refinement: every labeled task at hand (QNLI: half of its dev pairs; see glue_splits.py).
 REFINE_TASKS = ["cola", "sst", "mrpc", "stsb", "rte", "qnli"]
-ADAPT_TASK = "stsb"  # held out of the adaptation curve's refinement
+ADAPT_TASK = "stsb"  # held out of the adaptation curve's refinement (glue_splits.py writes its reduced data)
 TASK_NAMES = {"cola": "CoLA", "sst": "SST-2", "mrpc": "MRPC", "stsb": "STS-B", "rte": "RTE", "qnli": "QNLI"}
 METRICS = {"cola": ["MCC"], "sst": ["ACC"], "mrpc": ["ACC", "F1"], "stsb": ["Pearson", "Spearman"], "rte": ["ACC"],
            "qnli": ["ACC"]}
@@ -44,6 +44,11 @@ COMPARISONS = [("mtdnn", "stdnn"), ("mtdnn", "bert"), ("mtdnn", "exposure"), ("m
 # definitions): one set of runs serves both arms there.
 SAME_AS_STDNN = {("bert", "stsb")}
 GRID_ARMS = ["bert", "stdnn", "mtdnn", "exposure"]
+
+
+def runs_arm(arm, task):
+    """The arm whose runs stand for `arm` on `task` (ST-DNN's where BERT's would be the same)."""
+    return "stdnn" if (arm, task) in SAME_AS_STDNN else arm
 
 COMMON = {
     "max_seq_len": 128,
@@ -89,14 +94,14 @@ def cells(mode):
     out += [(f"refine-no{ADAPT_TASK}/seed{s}", []) for s in seeds]
     for arm in GRID_ARMS:
         for t in TASKS:
-            if (arm, t) in SAME_AS_STDNN:
+            if runs_arm(arm, t) != arm:
                 continue
             start = ["refine/seed1"] if arm == "mtdnn" else []
             out += [(c, start) for c in grid_cells(arm, t)]
     for s in seeds[1:]:
         for arm in GRID_ARMS:
             for t in TASKS:
-                if (arm, t) in SAME_AS_STDNN:
+                if runs_arm(arm, t) != arm:
                     continue
                 start = [f"refine/seed{s}"] if arm == "mtdnn" else []
                 out.append((f"{arm}/{t}/seed{s}", start + grid_cells(arm, t)))
@@ -158,7 +163,7 @@ def task_score(metrics, task):
 
 def chosen_lr(out, arm, task):
     """(index, rate) of the grid's rate with the best held-out score of seed 1; ties: the lower rate."""
-    arm = "stdnn" if (arm, task) in SAME_AS_STDNN else arm
+    arm = runs_arm(arm, task)
     best = None
     for i, c in enumerate(grid_cells(arm, task)):
         r = result_of(out, c)
@@ -391,7 +396,8 @@ def main(argv):
         p = plan(args[0])
         print("\n".join(f"{k}={v}" for k, v in p.items() if not isinstance(v, list)))
         print("adapt_percents='" + " ".join(str(x) for x in p["adapt_percents"]) + "'")
-        print("refine_tasks='" + " ".join(REFINE_TASKS) + "' tasks='" + " ".join(TASKS) + "'")
+        print("refine_tasks='" + " ".join(REFINE_TASKS) + "' adapt_task=" + ADAPT_TASK)
+        print("linear_tasks='" + " ".join(t for t in TASKS if runs_arm("bert", t) == "bert") + "'")
     elif cmd == "task-defs":
         task_defs(*args)
     elif cmd == "cells":

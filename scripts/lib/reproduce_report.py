@@ -14,8 +14,8 @@ import pathlib
 import statistics
 import sys
 
-from reproduce import (ADAPT_TASK, ARMS, COMPARISONS, GRID_ARMS, METRICS, SAME_AS_STDNN, TASK_NAMES, TASKS,
-                       chosen_lr, grid_cells, hours, lr_text, result_of, task_score, write_json)
+from reproduce import (ADAPT_TASK, ARMS, COMPARISONS, GRID_ARMS, METRICS, TASK_NAMES, TASKS, chosen_lr, grid_cells,
+                       hours, lr_text, result_of, runs_arm, task_score, write_json)
 
 
 def interval(diffs):
@@ -63,7 +63,7 @@ def collect(out, p):
             if refined is not None:
                 runs["mtdnn-noft"][t][s] = refined.get(t)
             for arm in GRID_ARMS:
-                src = "stdnn" if (arm, t) in SAME_AS_STDNN else arm
+                src = runs_arm(arm, t)
                 if s == 1:
                     choice = chosen_lr(out, src, t)
                     if choice is None:
@@ -162,7 +162,7 @@ def cmd_report(out):
         key = f"{a}:{b}"
         comparisons[key] = {}
         for t in TASKS:
-            if {(a, t), (b, t)} & SAME_AS_STDNN and {a, b} == {"stdnn", "bert"}:
+            if runs_arm(a, t) == runs_arm(b, t):
                 continue  # the same runs
             comparisons[key][t] = paired(runs[a][t], runs[b][t], t)
     curve = {}
